@@ -1,0 +1,168 @@
+"""Project settings: the ONE place that reads the environment.
+
+Every variable has an embedded default so that a fresh checkout runs with no
+configuration at all: SQLite, the in-memory channel layer and the built-in
+Stripe emulator. The README's configuration table lists each variable; a
+system check (payments.checks) refuses a production start (DEBUG off) with
+the development defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Development-only secrets. payments.checks refuses them when DEBUG is off.
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
+DEVELOPMENT_WEBHOOK_SECRET = "whsec_development_emulator_secret"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, "").strip() or default
+
+
+# ---------------------------------------------------------------- core
+
+SECRET_KEY = _env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+DEBUG = _env_bool("DEBUG", True)
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "strawberry_django",
+    "payments",
+    "events",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------ database
+
+DATABASE_URL = _env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several threads (Daphne's sync workers) and a second terminal share the
+    # file: wait for the write lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A file (not :memory:) so that the server processes the live-update
+    # tests start can read what a test wrote.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ------------------------------------------------------- channel layer
+
+REDIS_URL = _env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# -------------------------------------------------------------- stripe
+
+STRIPE_SECRET_KEY = _env_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = _env_str(
+    "STRIPE_PUBLISHABLE_KEY", "" if STRIPE_SECRET_KEY else "pk_test_emulator"
+)
+# With no secret key the built-in emulator answers, and signs its webhooks
+# with the development secret unless one is given.
+STRIPE_WEBHOOK_SECRET = _env_str(
+    "STRIPE_WEBHOOK_SECRET", "" if STRIPE_SECRET_KEY else DEVELOPMENT_WEBHOOK_SECRET
+)
+STRIPE_API_VERSION = _env_str("STRIPE_API_VERSION", "2026-10-28.endive")
+STRIPE_MAX_NETWORK_RETRIES = int(_env_str("STRIPE_MAX_NETWORK_RETRIES", "2"))
+STRIPE_EMULATOR_DB = _env_str(
+    "STRIPE_EMULATOR_DB", str(BASE_DIR / "var" / "stripe-emulator.sqlite3")
+)
+STRIPE_EMULATOR_WEBHOOK_URL = _env_str(
+    "STRIPE_EMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/api/payments/webhook/"
+)
+
+PAYMENTS_ENABLED = _env_bool("PAYMENTS_ENABLED", True)
+DEFAULT_CURRENCY = _env_str("DEFAULT_CURRENCY", "eur").lower()
+# Webhook bodies larger than this are refused with 413 before parsing.
+PAYMENTS_WEBHOOK_MAX_BYTES = int(_env_str("PAYMENTS_WEBHOOK_MAX_BYTES", str(512 * 1024)))
+
+# ------------------------------------------------------ everything else
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": _env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"stripe": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", True)
