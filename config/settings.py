@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Local state of a development checkout (emulator, test database); git-ignored.
+(BASE_DIR / "var").mkdir(exist_ok=True)
 
 # Development-only secrets. payments.checks refuses them when DEBUG is off.
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
@@ -62,6 +64,7 @@ INSTALLED_APPS = [
     "strawberry_django",
     "payments",
     "events",
+    "schema",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,35 @@
+"""How payments sells an Event (registered in EventsConfig.ready)."""
+
+from __future__ import annotations
+
+from payments.errors import PayableNotPayable
+from payments.payables import PayableAdapter
+
+from events.models import Event
+
+
+class EventPayable(PayableAdapter):
+    type = "event"
+
+    def get(self, payable_id: str) -> Event | None:
+        return Event.objects.select_related("tier").filter(pk=payable_id).first() if str(payable_id).isdigit() else None
+
+    def get_for_update(self, payable_id: str) -> Event | None:
+        if not str(payable_id).isdigit():
+            return None
+        return Event.objects.select_for_update(of=("self",)).select_related("tier").filter(pk=payable_id).first()
+
+    def owner_id(self, obj: Event) -> int:
+        return obj.user_id
+
+    def check_payable(self, obj: Event, price) -> None:
+        """An active event can be upgraded to a higher tier, not paid again at its own or a lower one."""
+        if obj.is_active and obj.tier is not None and obj.tier.position >= price.tier.position:
+            raise PayableNotPayable("This event is already active at this tier or a higher one.", field="payable")
+
+    def fulfil(self, obj: Event, payment) -> None:
+        """Activate at the paid tier; a payment for a lower tier that lands late never downgrades."""
+        obj.is_active = True
+        if obj.tier is None or (payment.tier is not None and payment.tier.position >= obj.tier.position):
+            obj.tier = payment.tier
+        obj.save(update_fields=["is_active", "tier"])

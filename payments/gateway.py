@@ -1,0 +1,246 @@
+"""The only module that imports ``stripe``.
+
+One ``stripe.StripeClient`` built from settings with a pinned API version and
+explicit network retries. With no secret key it talks to the built-in
+emulator (payments.emulator) through a custom ``http_client``, so the same
+code path runs in development, in the tests and against real Stripe.
+
+Every POST carries an idempotency key chosen by the caller. Answers come back
+as plain dataclasses; ``stripe.*Error`` is translated into payments.errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import stripe
+
+from payments.conf import get_config
+from payments.errors import (
+    CardDeclined,
+    IdempotencyConflict,
+    InvalidWebhook,
+    ProviderError,
+    ProviderUnavailable,
+)
+
+EMULATOR_API_KEY = "sk_test_emulator"
+
+
+# ------------------------------------------------------------ plain values
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    id: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PaymentIntentData:
+    id: str
+    status: str
+    amount: int
+    amount_received: int
+    currency: str
+    client_secret: str | None
+    customer: str | None
+    metadata: Mapping[str, str]
+    failure_code: str = ""
+    failure_message: str = ""
+    latest_charge: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEventData:
+    id: str
+    type: str
+    created: int
+    livemode: bool
+    api_version: str
+    object: Mapping[str, Any]
+    payload: Mapping[str, Any] = field(repr=False)
+
+
+def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
+    """Read a PaymentIntent as Stripe sends it (API object or event data)."""
+    error = obj.get("last_payment_error") or {}
+    latest_charge = obj.get("latest_charge")
+    if isinstance(latest_charge, Mapping):
+        latest_charge = latest_charge.get("id")
+    customer = obj.get("customer")
+    if isinstance(customer, Mapping):
+        customer = customer.get("id")
+    return PaymentIntentData(
+        id=obj["id"],
+        status=obj["status"],
+        amount=int(obj["amount"]),
+        amount_received=int(obj.get("amount_received") or 0),
+        currency=obj["currency"],
+        client_secret=obj.get("client_secret"),
+        customer=customer,
+        metadata=dict(obj.get("metadata") or {}),
+        failure_code=(error.get("decline_code") or error.get("code") or "") if error else "",
+        failure_message=(error.get("message") or "") if error else "",
+        latest_charge=latest_charge,
+    )
+
+
+# ----------------------------------------------------------------- client
+
+
+class _EmulatorHTTPClient(stripe.HTTPClient):
+    """Hands the stripe library's requests to the in-process emulator."""
+
+    name = "payments-emulator"
+
+    def __init__(self, emulator: Any):
+        super().__init__()
+        self._emulator = emulator
+
+    def request(self, method, url, headers, post_data=None, *, _usage=None):
+        from payments.emulator import EmulatorConnectionError
+
+        try:
+            return self._emulator.handle_http(method, url, headers or {}, post_data)
+        except EmulatorConnectionError as exc:
+            raise stripe.APIConnectionError(f"Could not reach Stripe (emulated {exc}).", should_retry=True) from exc
+
+    def request_stream(self, method, url, headers, post_data=None, *, _usage=None):
+        raise NotImplementedError("the emulator does not stream")
+
+    def close(self):
+        pass
+
+
+@functools.cache
+def _client(secret_key: str, api_version: str, max_network_retries: int) -> stripe.StripeClient:
+    if secret_key:
+        return stripe.StripeClient(
+            secret_key, stripe_version=api_version, max_network_retries=max_network_retries
+        )
+    from payments.emulator import get_emulator
+
+    return stripe.StripeClient(
+        EMULATOR_API_KEY,
+        stripe_version=api_version,
+        max_network_retries=max_network_retries,
+        http_client=_EmulatorHTTPClient(get_emulator()),
+    )
+
+
+def get_client() -> stripe.StripeClient:
+    config = get_config()
+    return _client(config.secret_key, config.api_version, config.max_network_retries)
+
+
+def reset_client() -> None:
+    """Forget the cached client (tests that change settings call this)."""
+    _client.cache_clear()
+
+
+def _translate(exc: stripe.StripeError) -> Exception:
+    message = exc.user_message or "Stripe refused the request."
+    if isinstance(exc, stripe.CardError):
+        decline_code = (exc.error.decline_code if exc.error else None) or exc.code or ""
+        return CardDeclined(message, decline_code=decline_code)
+    if isinstance(exc, stripe.IdempotencyError):
+        return IdempotencyConflict("This idempotencyKey was already used with different input.")
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)):
+        return ProviderUnavailable("Stripe is unreachable right now; retry with the same idempotencyKey.")
+    if isinstance(exc, stripe.APIError) and (exc.http_status or 500) >= 500:
+        return ProviderUnavailable("Stripe is unavailable right now; retry with the same idempotencyKey.")
+    return ProviderError("Stripe refused the request.")
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except stripe.StripeError as exc:
+        raise _translate(exc) from exc
+
+
+# ------------------------------------------------------------- operations
+
+
+def create_customer(*, email: str, name: str, metadata: Mapping[str, str], idempotency_key: str) -> CustomerData:
+    customer = _call(
+        get_client().v1.customers.create,
+        params={"email": email, "name": name, "metadata": dict(metadata)},
+        options={"idempotency_key": idempotency_key},
+    )
+    return CustomerData(id=customer.id, email=customer.email or "")
+
+
+def create_payment_intent(
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str,
+    metadata: Mapping[str, str],
+    description: str,
+    idempotency_key: str,
+) -> PaymentIntentData:
+    """A PaymentIntent with automatic payment methods (API endive: no
+    payment_method_types on create)."""
+    intent = _call(
+        get_client().v1.payment_intents.create,
+        params={
+            "amount": amount,
+            "currency": currency,
+            "customer": customer_id,
+            "metadata": dict(metadata),
+            "description": description,
+            "automatic_payment_methods": {"enabled": True},
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return payment_intent_from_dict(intent.to_dict())
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentData:
+    intent = _call(get_client().v1.payment_intents.retrieve, payment_intent_id)
+    return payment_intent_from_dict(intent.to_dict())
+
+
+# --------------------------------------------------------------- webhooks
+
+
+def parse_webhook(payload: bytes, signature_header: str | None) -> WebhookEventData:
+    """Verify Stripe-Signature on the raw body (300 s tolerance) and read the event.
+
+    Raises InvalidWebhook for a bad signature or a body that is not an event.
+    """
+    secret = get_config().webhook_secret
+    try:
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature_header, secret, stripe.Webhook.DEFAULT_TOLERANCE)
+        data = json.loads(text)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, TypeError, IndexError) as exc:
+        raise InvalidWebhook(str(exc) or type(exc).__name__) from exc
+    try:
+        if data.get("object") != "event":
+            raise ValueError("not an event")
+        obj = data["data"]["object"]
+        if not isinstance(obj, dict):
+            raise ValueError("data.object is not an object")
+        return WebhookEventData(
+            id=str(data["id"]),
+            type=str(data["type"]),
+            created=int(data["created"]),
+            livemode=bool(data.get("livemode", False)),
+            api_version=str(data.get("api_version") or ""),
+            object=obj,
+            payload=data,
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise InvalidWebhook(f"malformed event: {exc}") from exc
+
+
+def sign_webhook_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe would send for ``payload``."""
+    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from payments.money import format_amount
+
+
+class Tier(models.Model):
+    """What a customer buys: a level of service (e.g. "Full Escalation")."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    # channel -> schedule, e.g. {"email": ["-7d", "-1d"], "sms": ["-1d"]}
+    manifest = models.JSONField(default=dict, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    stripe_product_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Price(models.Model):
+    class Type(models.TextChoices):
+        ONE_TIME = "one_time", "One-time"
+        RECURRING = "recurring", "Recurring"
+
+    class Interval(models.TextChoices):
+        DAY = "day"
+        WEEK = "week"
+        MONTH = "month"
+        YEAR = "year"
+
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="prices")
+    currency = models.CharField(max_length=3)
+    unit_amount = models.PositiveIntegerField(help_text="In the currency's minor unit.")
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.ONE_TIME)
+    interval = models.CharField(max_length=8, choices=Interval.choices, null=True, blank=True)
+    interval_count = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    stripe_price_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["currency", "unit_amount", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="price_interval_iff_recurring",
+                condition=(
+                    Q(type="one_time", interval__isnull=True, interval_count__isnull=True)
+                    | Q(type="recurring", interval__isnull=False, interval_count__gte=1)
+                ),
+            ),
+            models.CheckConstraint(name="price_currency_lowercase", condition=Q(currency__regex=r"^[a-z]{3}$")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier} {self.display}"
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.type == self.Type.RECURRING
+
+    @property
+    def display(self) -> str:
+        """"€9.99", "¥500 / month", "$120.00 / 3 months"."""
+        amount = format_amount(self.unit_amount, self.currency)
+        if not self.is_recurring:
+            return amount
+        if self.interval_count == 1:
+            return f"{amount} / {self.interval}"
+        return f"{amount} / {self.interval_count} {self.interval}s"

@@ -1,0 +1,14 @@
+from django.conf import settings
+from django.db import models
+
+
+class Customer(models.Model):
+    """The user's Stripe Customer. One row per user, created once even when
+    several first requests race (see services.customers)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer")
+    stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id or f"customer of user {self.user_id} (not yet at Stripe)"

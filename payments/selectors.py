@@ -1,0 +1,86 @@
+"""Reads for the API: who may see what, and pagination."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from payments.errors import InvalidInput
+from payments.models import Payment, Price, Tier
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def tier_list() -> QuerySet[Tier]:
+    return Tier.objects.filter(active=True).order_by("position", "id")
+
+
+def active_prices() -> QuerySet[Price]:
+    return Price.objects.filter(active=True).order_by("currency", "unit_amount", "id")
+
+
+def payment_get_for_viewer(*, user, payment_id) -> Payment | None:
+    """The payment when the viewer owns it or is staff; None otherwise (existence is not leaked)."""
+    pk = parse_uuid(payment_id)
+    if pk is None or user is None or not user.is_authenticated:
+        return None
+    qs = Payment.objects.filter(pk=pk)
+    if not user.is_staff:
+        qs = qs.filter(user=user)
+    return qs.first()
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    payments: list[Payment]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: int
+
+
+MAX_PAGE = 100
+
+
+def _cursor(payment: Payment) -> str:
+    raw = f"{payment.created_at.isoformat()}|{payment.pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), uuid.UUID(pk)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("Invalid cursor.", field="after") from exc
+
+
+def payment_page_for_viewer(*, user, first: int = 20, after: str | None = None, status: str | None = None) -> PaymentPage:
+    """The viewer's payments, newest first, keyset-paginated (stable under inserts)."""
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInput(f"first must be between 0 and {MAX_PAGE}.", field="first")
+    qs = Payment.objects.filter(user=user).order_by("-created_at", "-id")
+    if status:
+        qs = qs.filter(status=status)
+    total = qs.count()
+    if after:
+        created, pk = _decode_cursor(after)
+        qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk))
+    rows = list(qs[: first + 1])
+    page = rows[:first]
+    return PaymentPage(
+        payments=page,
+        cursors=[_cursor(p) for p in page],
+        has_next_page=len(rows) > first,
+        has_previous_page=bool(after),
+        total_count=total,
+    )

@@ -1,0 +1,1 @@
+"""Use cases (writes). Keyword-only, typed; transactions and row locks live here."""

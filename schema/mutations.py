@@ -1,0 +1,110 @@
+"""Mutations: check who asks, call a service, shape the answer. Expected
+failures come back as OperationInfo (never an exception to the client)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+import strawberry
+import strawberry_django
+from strawberry.types import Info
+from strawberry_django import auth
+from strawberry_django.auth.utils import get_current_user
+from strawberry_django.fields.types import OperationInfo
+
+from events.services import event_create
+from payments.errors import InvalidInput, PaymentsError, Unauthenticated
+from payments.services import payments as payment_services
+from schema import types
+from schema.errors import operation_info
+
+
+@strawberry.input
+class PayableInput:
+    type: str
+    id: strawberry.ID
+
+
+@strawberry.input
+class CreatePaymentIntentInput:
+    price_id: strawberry.ID = strawberry.field(description="A ONE_TIME price; the amount always comes from it.")
+    payable: PayableInput | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Same key + same input => the same Payment and clientSecret, no second charge."
+    )
+
+
+@strawberry.type
+class CreatePaymentIntentPayload:
+    payment: types.Payment
+    client_secret: str
+    publishable_key: str
+
+
+CreatePaymentIntentResult = Annotated[
+    Union[CreatePaymentIntentPayload, OperationInfo], strawberry.union("CreatePaymentIntentResult")
+]
+
+
+@strawberry.input
+class CreateEventInput:
+    title: str
+
+
+@strawberry.type
+class CreateEventPayload:
+    event: types.Event
+
+
+CreateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("CreateEventResult")]
+RefreshPaymentResult = Annotated[Union[types.Payment, OperationInfo], strawberry.union("RefreshPaymentResult")]
+
+
+def _viewer(info: Info):
+    user = get_current_user(info)
+    if not user.is_authenticated:
+        raise Unauthenticated("Log in first.")
+    return user
+
+
+@strawberry.type
+class Mutation:
+    login: types.User = auth.login(description="Session login; also works over the WebSocket.")
+    logout: bool = auth.logout()
+
+    @strawberry_django.mutation(handle_django_errors=False)
+    def create_event(self, info: Info, input: CreateEventInput) -> CreateEventResult:
+        try:
+            user = _viewer(info)
+            title = input.title.strip()
+            if not 0 < len(title) <= 200:
+                raise InvalidInput("title must be 1 to 200 characters.", field="title")
+            return CreateEventPayload(event=event_create(user=user, title=title))
+        except PaymentsError as exc:
+            return operation_info(exc)
+
+    @strawberry_django.mutation(handle_django_errors=False)
+    def create_payment_intent(self, info: Info, input: CreatePaymentIntentInput) -> CreatePaymentIntentResult:
+        try:
+            result = payment_services.create_payment_intent(
+                user=_viewer(info),
+                price_id=str(input.price_id),
+                payable=payment_services.PayableRef(type=input.payable.type, id=str(input.payable.id))
+                if input.payable
+                else None,
+                idempotency_key=input.idempotency_key,
+            )
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return CreatePaymentIntentPayload(
+            payment=result.payment, client_secret=result.client_secret, publishable_key=result.publishable_key
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=False, description="Re-reads the PaymentIntent from Stripe and applies it (for a late webhook)."
+    )
+    def refresh_payment(self, info: Info, id: strawberry.ID) -> RefreshPaymentResult:
+        try:
+            return payment_services.refresh_payment(user=_viewer(info), payment_id=str(id))
+        except PaymentsError as exc:
+            return operation_info(exc)

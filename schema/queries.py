@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from strawberry.types import Info
+from strawberry_django.auth.utils import get_current_user
+
+from events.models import Event as EventModel
+from payments import selectors
+from schema import types
+
+
+def _viewer(info: Info):
+    user = get_current_user(info)
+    return user if user.is_authenticated else None
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.field(description="Public; active tiers by position.")
+    def tiers(self) -> list[types.Tier]:
+        return selectors.tier_list()
+
+    @strawberry_django.field(description="Public.")
+    def tier(self, id: strawberry.ID) -> types.Tier | None:
+        return selectors.tier_list().filter(pk=id).first() if str(id).isdigit() else None
+
+    @strawberry_django.field(description="Null when anonymous.")
+    def me(self, info: Info) -> types.User | None:
+        return _viewer(info)
+
+    @strawberry_django.field(description="The viewer's events.")
+    def events(self, info: Info) -> list[types.Event]:
+        user = _viewer(info)
+        return EventModel.objects.filter(user=user) if user else EventModel.objects.none()
+
+    @strawberry_django.field(description="The viewer's own, or any for staff; null otherwise.")
+    def payment(self, info: Info, id: strawberry.ID) -> types.Payment | None:
+        return selectors.payment_get_for_viewer(user=_viewer(info), payment_id=id)
+
+    @strawberry_django.field(description="The viewer's payments, newest first.")
+    def payments(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: types.PaymentStatusEnum | None = None,
+    ) -> types.PaymentConnection:
+        user = _viewer(info)
+        if user is None:
+            page = selectors.PaymentPage([], [], False, False, 0)
+        else:
+            page = selectors.payment_page_for_viewer(
+                user=user, first=20 if first is None else first, after=after, status=status.value if status else None
+            )
+        edges = [types.PaymentEdge(cursor=c, node=p) for p, c in zip(page.payments, page.cursors)]
+        return types.PaymentConnection(
+            edges=edges,
+            page_info=types.PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+            total_count=page.total_count,
+        )

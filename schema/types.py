@@ -1,0 +1,164 @@
+"""GraphQL object types, named as in ../shared/api-contract.graphql."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+import strawberry_django
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
+from strawberry.scalars import JSON
+
+from events.models import Event as EventModel
+from payments import models
+from payments.selectors import active_prices
+
+PriceTypeEnum = strawberry.enum(models.Price.Type, name="PriceType")
+RecurringInterval = strawberry.enum(models.Price.Interval, name="RecurringInterval")
+PaymentStatusEnum = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
+RefundStatus = strawberry.enum(models.Refund.Status, name="RefundStatus")
+RefundReason = strawberry.enum(models.Refund.Reason, name="RefundReason")
+
+
+@strawberry_django.type(models.Tier, name="Tier")
+class Tier:
+    id: strawberry.ID
+    slug: str
+    name: str
+    description: str
+    manifest: JSON
+    position: int
+    stripe_product_id: str | None
+
+    @strawberry_django.field(
+        prefetch_related=[Prefetch("prices", queryset=active_prices(), to_attr="active_prices")],
+        description="Active prices only, ordered by currency then amount.",
+    )
+    def prices(self, root: models.Tier) -> list["Price"]:
+        if hasattr(root, "active_prices"):
+            return root.active_prices
+        return list(active_prices().filter(tier=root))
+
+
+@strawberry_django.type(models.Price, name="Price")
+class Price:
+    id: strawberry.ID
+    tier: Tier
+    currency: str
+    unit_amount: int
+    type: PriceTypeEnum
+    interval: RecurringInterval | None
+    interval_count: int | None
+    active: bool
+    display: str = strawberry_django.field(only=["unit_amount", "currency", "type", "interval", "interval_count"])
+    stripe_price_id: str | None
+
+
+@strawberry.type(name="Payable", description="What a payment pays for, owned by another app.")
+class Payable:
+    type: str
+    id: strawberry.ID
+
+
+@strawberry_django.type(models.Refund, name="Refund")
+class Refund:
+    id: strawberry.ID
+    payment: "Payment"
+    amount: int
+    currency: str
+    status: RefundStatus
+    reason: RefundReason | None
+    description: str | None
+    stripe_refund_id: str | None
+    created_at: datetime
+
+
+@strawberry_django.type(models.Payment, name="Payment")
+class Payment:
+    id: strawberry.ID
+    status: PaymentStatusEnum
+    amount: int
+    amount_refunded: int
+    currency: str
+    price: Price | None
+    tier: Tier | None
+    refunds: list[Refund]
+    stripe_payment_intent_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry_django.field(only=["payable_type", "payable_id"])
+    def payable(self, root: models.Payment) -> Payable | None:
+        if not root.payable_type:
+            return None
+        return Payable(type=root.payable_type, id=strawberry.ID(root.payable_id))
+
+    @strawberry_django.field(only=["failure_code"], description="Stripe's decline or error code of the last failed attempt.")
+    def failure_code(self, root: models.Payment) -> str | None:
+        return root.failure_code or None
+
+    @strawberry_django.field(only=["failure_message"])
+    def failure_message(self, root: models.Payment) -> str | None:
+        return root.failure_message or None
+
+
+@strawberry.type(name="PaymentEdge")
+class PaymentEdge:
+    cursor: str
+    node: Payment
+
+
+@strawberry.type(name="PageInfo")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(name="PaymentConnection")
+class PaymentConnection:
+    edges: list[PaymentEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry_django.type(EventModel, name="Event", description="A FutureReminder event; paying for a tier activates it.")
+class Event:
+    id: strawberry.ID
+    title: str
+    is_active: bool
+    tier: Tier | None
+    created_at: datetime
+
+    @strawberry_django.field
+    def payments(self, root: EventModel) -> list[Payment]:
+        return list(
+            models.Payment.objects.filter(payable_type="event", payable_id=str(root.pk), user_id=root.user_id)
+            .select_related("price", "tier")
+            .order_by("-created_at")
+        )
+
+
+@strawberry_django.type(get_user_model(), name="User")
+class User:
+    id: strawberry.ID
+    username: str
+    email: str
+
+    @strawberry_django.field(description="Tier of the best ACTIVE or TRIALING subscription, else null.")
+    def active_tier(self, root) -> Tier | None:
+        return _active_tier(root)
+
+    @strawberry_django.field(description="activeTier is not null.")
+    def is_premium(self, root) -> bool:
+        return _active_tier(root) is not None
+
+
+def _active_tier(user) -> models.Tier | None:
+    # An entitlement comes only from a subscription, and subscriptions are not
+    # built yet (issue "Subscriptions and billing history"): until they are,
+    # no user has an active tier.
+    return None
+

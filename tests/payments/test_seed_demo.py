@@ -1,0 +1,24 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from payments.models import Price, Tier
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_makes_a_usable_catalog(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert list(Tier.objects.values_list("slug", flat=True)) == ["automated", "full-escalation"]
+    assert Price.objects.count() == 5
+    assert set(Price.objects.filter(type="one_time").values_list("currency", flat=True)) == {"eur", "usd"}
+    assert Price.objects.filter(type="recurring").count() == 1
+    assert get_user_model().objects.get(username="demo").check_password("demo")
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_no_login_outside_debug(settings):
+    settings.DEBUG = False
+    call_command("seed_demo")
+    assert not get_user_model().objects.filter(username="demo").exists()
