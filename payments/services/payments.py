@@ -157,7 +157,7 @@ def _with_intent(payment: Payment) -> PaymentIntentResult:
 
     customer = customer_get_or_create(user=payment.user)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("price", "tier").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("price", "tier").get(pk=payment.pk)
         if payment.stripe_payment_intent_id:
             intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
         else:
