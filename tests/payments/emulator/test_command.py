@@ -1,0 +1,134 @@
+"""The stripe_emulator management command, delivering to a real local HTTP endpoint."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from payments.emulator import get_emulator
+
+
+class WebhookEndpoint(http.server.ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.status = 200
+        self.received: list[tuple[bytes, dict[str, str]]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api/payments/webhook/"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: WebhookEndpoint
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((body, dict(self.headers)))
+        self.send_response(self.server.status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint() -> Iterator[WebhookEndpoint]:
+    server = WebhookEndpoint()
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def configured(settings, tmp_path, endpoint):
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_command_test"
+    settings.STRIPE_EMULATOR_DB = str(tmp_path / "emulator.sqlite3")
+    settings.STRIPE_EMULATOR_WEBHOOK_URL = endpoint.url
+    return get_emulator()
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("stripe_emulator", *args, stdout=out)
+    return out.getvalue()
+
+
+def new_intent(emulator) -> str:
+    body, status, _ = emulator.handle_http(
+        "POST", "https://api.stripe.com/v1/payment_intents", {}, "amount=900&currency=eur"
+    )
+    assert status == 200
+    return json.loads(body)["id"]
+
+
+def test_get_emulator_follows_the_settings(configured, endpoint):
+    assert (
+        configured.webhook_url == endpoint.url and configured.webhook_secret == "whsec_command_test"
+    )
+    assert get_emulator() is configured
+
+
+def test_pay_delivers_the_events(configured, endpoint):
+    intent_id = new_intent(configured)
+    output = run("pay", intent_id)
+    assert f"PaymentIntent {intent_id}: succeeded" in output
+    for event_type in ("payment_intent.created", "charge.succeeded", "payment_intent.succeeded"):
+        assert f"{event_type} -> 200" in output
+    assert len(endpoint.received) == 3
+    assert all("Stripe-Signature" in headers for _, headers in endpoint.received)
+    assert all(stored.delivered for stored in configured.events())
+
+
+def test_pay_with_a_declined_card(configured, endpoint):
+    output = run("pay", new_intent(configured), "--card", "4000000000009995")
+    assert "requires_payment_method" in output and "insufficient_funds" in output
+    assert "payment_intent.payment_failed -> 200" in output
+
+
+def test_three_d_secure_then_authenticate(configured):
+    intent_id = new_intent(configured)
+    assert "requires_action" in run("pay", intent_id, "--card", "4000002500003155")
+    output = run("authenticate", intent_id, "--fail")
+    assert "requires_payment_method" in output and "payment_intent_authentication_failure" in output
+
+
+def test_processing_then_settle(configured):
+    intent_id = new_intent(configured)
+    assert "processing" in run("pay", intent_id, "--processing")
+    assert f"{intent_id}: succeeded" in run("settle", intent_id)
+
+
+def test_a_refused_delivery_fails_the_command_and_stays_pending(configured, endpoint):
+    endpoint.status = 500
+    with pytest.raises(CommandError, match="not accepted"):
+        run("pay", new_intent(configured))
+    assert not any(stored.delivered for stored in configured.events())
+    endpoint.status = 204
+    assert "-> 204" in run("deliver")
+    assert "delivered" in run("events")
+
+
+def test_unknown_payment_intent(configured):
+    with pytest.raises(CommandError, match="No such payment_intent"):
+        run("pay", "pi_unknown")
+
+
+def test_an_invalid_action_for_the_state_fails(configured):
+    with pytest.raises(CommandError, match="status of requires_payment_method"):
+        run("authenticate", new_intent(configured))
+
+
+def test_refuses_a_real_stripe_account(configured, settings):
+    settings.STRIPE_SECRET_KEY = "sk_test_real_account"
+    with pytest.raises(CommandError, match="emulator is not in use"):
+        run("deliver")

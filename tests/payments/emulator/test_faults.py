@@ -1,0 +1,61 @@
+"""Injected faults, for the gateway's retry and error handling."""
+
+import json
+
+import pytest
+
+from payments.emulator import EmulatorConnectionError
+
+
+def test_500_and_429_answer_without_acting(api, emulator):
+    emulator.inject_fault("500")
+    emulator.inject_fault("429")
+    failed = api.post("/v1/payment_intents", {"amount": 100, "currency": "eur"})
+    assert failed.status == 500 and failed.error["type"] == "api_error"
+    assert failed.headers["Stripe-Should-Retry"] == "false"
+    limited = api.get("/v1/events")
+    assert limited.status == 429 and limited.error["type"] == "rate_limit_error"
+    assert limited.headers["Stripe-Should-Retry"] == "false"
+    assert emulator.events() == []
+    assert api.get("/v1/events").status == 200
+
+
+def test_connection_error_never_reaches_stripe(api, emulator):
+    emulator.inject_fault("connection_error", times=2)
+    for _ in range(2):
+        with pytest.raises(EmulatorConnectionError) as raised:
+            api.post("/v1/payment_intents", {"amount": 100, "currency": "eur"}, idempotency_key="k")
+        assert raised.value.kind == "connection_error"
+    assert emulator.events() == []
+    assert (
+        "Idempotent-Replayed"
+        not in api.post(
+            "/v1/payment_intents", {"amount": 100, "currency": "eur"}, idempotency_key="k"
+        ).headers
+    )
+
+
+def test_timeout_loses_the_answer_after_stripe_acted(api, emulator):
+    emulator.inject_fault("timeout", path_prefix="/v1/payment_intents")
+    with pytest.raises(EmulatorConnectionError):
+        api.post("/v1/payment_intents", {"amount": 100, "currency": "eur"}, idempotency_key="k")
+    [created] = emulator.events()
+    retried = api.post(
+        "/v1/payment_intents", {"amount": 100, "currency": "eur"}, idempotency_key="k"
+    )
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.body["id"] == created.event["data"]["object"]["id"]
+
+
+def test_faults_match_their_path_prefix_only(api, emulator):
+    emulator.inject_fault("500", path_prefix="/v1/payment_intents")
+    assert api.post("/v1/customers").status == 200
+    body, status, _ = emulator.handle_http(
+        "GET", "https://api.stripe.com/v1/payment_intents/pi_1?expand[0]=x", {}, None
+    )
+    assert status == 500 and json.loads(body)["error"]["type"] == "api_error"
+
+
+def test_unknown_fault_kind(emulator):
+    with pytest.raises(ValueError):
+        emulator.inject_fault("teapot")

@@ -1,0 +1,76 @@
+"""The emulator's objects carry the keys of Stripe's own examples."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from payments.emulator.objects import template
+
+REPO = Path(__file__).resolve().parents[3]
+SHARED_FIXTURES = REPO / ".." / "shared" / "stripe" / "fixtures3.json"
+VENDORED = REPO / "payments" / "emulator" / "fixtures.json"
+
+
+def missing_keys(obj: Any, example: Any, path: str = "") -> list[str]:
+    """Keys of ``example`` absent from ``obj``, recursively where both are objects."""
+    if not (isinstance(obj, dict) and isinstance(example, dict)):
+        return []
+    missing = [f"{path}{key}" for key in example if key not in obj]
+    for key in example.keys() & obj.keys() - {"metadata", "data"}:
+        missing += missing_keys(obj[key], example[key], f"{path}{key}.")
+    return missing
+
+
+def test_vendored_fixtures_are_stripes():
+    if not SHARED_FIXTURES.exists():
+        pytest.skip(f"{SHARED_FIXTURES} is not in this checkout")
+    shared = json.loads(SHARED_FIXTURES.read_text())["resources"]
+    vendored = json.loads(VENDORED.read_text())["resources"]
+    assert {name: shared[name] for name in vendored} == vendored
+    assert (REPO / "payments" / "emulator" / "STRIPE_FIXTURES_LICENSE").exists()
+
+
+def test_objects_have_every_key_of_stripes_examples(api, emulator):
+    customer = api.post("/v1/customers", {"email": "a@example.com"}).body
+    method = api.post(
+        "/v1/payment_methods",
+        {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030}},
+    ).body
+    intent = api.payment_intent(customer=customer["id"], payment_method=method["id"], confirm=True)
+    declined = api.payment_intent(payment_method="pm_card_chargeDeclined", confirm=False)
+    failure = api.post(f"/v1/payment_intents/{declined['id']}/confirm").error
+    events = api.get("/v1/events", {"limit": 100}).body["data"]
+    objects = {
+        "customer": [customer],
+        "payment_method": [method],
+        "payment_intent": [intent, failure["payment_intent"]],
+        "charge": [
+            emulator.retrieve(intent["latest_charge"]),
+            emulator.retrieve(failure["charge"]),
+        ],
+        "balance_transaction": [
+            emulator.retrieve(emulator.retrieve(intent["latest_charge"])["balance_transaction"])
+        ],
+        "event": events,
+    }
+    for resource, found in objects.items():
+        for obj in found:
+            assert obj["object"] == resource
+            assert missing_keys(obj, template(resource)) == [], resource
+
+
+def test_example_only_values_are_replaced(api):
+    intent = api.payment_intent()
+    assert intent["id"].startswith("pi_") and len(intent["id"]) == 27
+    assert intent["client_secret"].startswith(f"{intent['id']}_secret_")
+    assert intent["livemode"] is False
+    for field in (
+        "last_payment_error",
+        "next_action",
+        "processing",
+        "transfer_data",
+        "canceled_at",
+    ):
+        assert intent[field] is None, field

@@ -1,0 +1,95 @@
+"""What only PostgreSQL can show: row locks under truly concurrent requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from events.models import Event
+from payments.models import Customer, Payment, WebhookEvent
+from payments.services.customers import customer_get_or_create
+from payments.services.payments import PayableRef, create_payment_intent
+from payments.signals import payment_status_changed
+from tests.conftest import WEBHOOK_PATH, make_event, sign
+from tests.payments.webhooks.test_views import intent
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (DATABASE_URL): SQLite has no row locks and serializes every writer (runs in CI)",
+)
+
+
+def run_concurrently(n: int, fn):
+    barrier = threading.Barrier(n)
+
+    def task(i):
+        barrier.wait()
+        try:
+            return fn(i)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(task, range(n)))
+
+
+@pytest.fixture
+def sale(transactional_db, django_user_model, catalog):
+    user = django_user_model.objects.create_user("alice", email="alice@example.com")
+    event = Event.objects.create(user=user, title="Dentist")
+    return user, event, catalog["full_eur"]
+
+
+def test_concurrent_first_requests_create_one_stripe_customer(sale, emulator):
+    user, _, _ = sale
+    ids = run_concurrently(8, lambda i: customer_get_or_create(user=user).stripe_customer_id)
+    assert len(set(ids)) == 1 and ids[0]
+    assert Customer.objects.count() == 1
+    assert len([e for e in emulator.events() if e.event["type"] == "customer.created"]) == 1
+
+
+def test_concurrent_create_payment_intent_with_one_key_makes_one_payment_and_one_intent(sale, emulator):
+    user, event, price = sale
+    results = run_concurrently(
+        10,
+        lambda i: create_payment_intent(
+            user=user, price_id=str(price.pk), payable=PayableRef("event", str(event.pk)), idempotency_key="same"
+        ),
+    )
+    assert len({r.payment.pk for r in results}) == 1
+    assert len({r.client_secret for r in results}) == 1
+    assert Payment.objects.count() == 1
+    assert len([e for e in emulator.events() if e.event["type"] == "payment_intent.created"]) == 1
+
+
+def test_concurrent_deliveries_of_one_event_change_the_ledger_once(sale):
+    user, event, price = sale
+    payment = Payment.objects.create(
+        user=user, price=price, tier=price.tier, amount=price.unit_amount, currency=price.currency,
+        payable_type="event", payable_id=str(event.pk), stripe_payment_intent_id="pi_race",
+    )
+    fired = []
+    receiver = lambda sender, payment, previous_status, **kw: fired.append(payment.status)  # noqa: E731
+    payment_status_changed.connect(receiver)
+    body = json.dumps(make_event("payment_intent.succeeded", intent(payment, "succeeded")))
+    signature = sign(body)
+    try:
+        statuses = run_concurrently(
+            20,
+            lambda i: Client().post(WEBHOOK_PATH, data=body, content_type="application/json",
+                                    HTTP_STRIPE_SIGNATURE=signature).status_code,
+        )
+    finally:
+        payment_status_changed.disconnect(receiver)
+    assert statuses == [200] * 20
+    assert fired == ["succeeded"]
+    stored = WebhookEvent.objects.get()
+    assert (stored.status, stored.attempts) == ("processed", 1)
+    payment.refresh_from_db()
+    event.refresh_from_db()
+    assert payment.status == "succeeded" and event.is_active
