@@ -3,13 +3,7 @@ client that speaks to it the way the stripe library does (form-encoded)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import importlib.util
 import json
-import sys
-import time
-import types
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -102,18 +96,3 @@ def emulator(db_path: str) -> Emulator:
 @pytest.fixture
 def api(emulator: Emulator) -> Api:
     return Api(emulator)
-
-
-def local_signature(payload: str, secret: str, timestamp: int | None = None) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
-
-
-@pytest.fixture(autouse=True)
-def webhook_signing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until payments.gateway exists, sign with the same scheme implemented here."""
-    if importlib.util.find_spec("payments.gateway") is None:
-        stub = types.ModuleType("payments.gateway")
-        stub.sign_webhook_payload = local_signature  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "payments.gateway", stub)

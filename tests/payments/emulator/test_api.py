@@ -69,6 +69,7 @@ def test_create_payment_intent(api, emulator):
     )
     intent = response.body
     assert response.status == 200 and response.headers["Request-Id"].startswith("req_")
+    assert response.headers.get("request-id") == response.headers["Request-Id"]
     assert intent["status"] == "requires_payment_method"
     assert (intent["amount"], intent["currency"], intent["amount_received"]) == (2000, "eur", 0)
     assert intent["metadata"] == {"payment_id": "abc"} and intent["description"] == "Order"

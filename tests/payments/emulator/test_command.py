@@ -95,6 +95,11 @@ def test_pay_with_a_declined_card(configured, endpoint):
     assert "payment_intent.payment_failed -> 200" in output
 
 
+def test_pay_with_an_invalid_number(configured):
+    output = run("pay", new_intent(configured), "--card", "4242424242424241")
+    assert "requires_payment_method" in output and "incorrect_number" in output
+
+
 def test_three_d_secure_then_authenticate(configured):
     intent_id = new_intent(configured)
     assert "requires_action" in run("pay", intent_id, "--card", "4000002500003155")
@@ -121,6 +126,25 @@ def test_a_refused_delivery_fails_the_command_and_stays_pending(configured, endp
 def test_unknown_payment_intent(configured):
     with pytest.raises(CommandError, match="No such payment_intent"):
         run("pay", "pi_unknown")
+
+
+@pytest.mark.django_db
+def test_pay_by_our_payment_id(configured, django_user_model):
+    from payments.models import Payment
+
+    intent_id = new_intent(configured)
+    user = django_user_model.objects.create(username="payer")
+    payment = Payment.objects.create(
+        user=user, amount=900, currency="eur", stripe_payment_intent_id=intent_id
+    )
+    assert f"PaymentIntent {intent_id}: succeeded" in run("pay", str(payment.id))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payment", ["6f1c1d9e-8d43-4a5e-9a43-1f1f1f1f1f1f", "not-a-uuid"])
+def test_unknown_payment(configured, payment):
+    with pytest.raises(CommandError, match="Unknown payment"):
+        run("pay", payment)
 
 
 def test_an_invalid_action_for_the_state_fails(configured):

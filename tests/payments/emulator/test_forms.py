@@ -28,6 +28,7 @@ def test_blank_values_and_escapes_are_kept():
         "email": "a@b.c",
     }
     assert decode_form(None) == {}
+    assert decode_form("0=a") == {"0": "a"}
 
 
 def test_a_key_used_as_value_and_container_is_refused():

@@ -1,0 +1,51 @@
+"""A stateful emulator of the Stripe API, used when no Stripe secret key is configured.
+
+The emulator is written by hand because no offline Python Stripe emulator
+exists (stripe-mock is a Go binary fetched from GitHub and stateless).
+
+It answers the real ``stripe`` library through the HTTP client adapter in
+``payments.gateway`` (``Emulator.handle_http``), keeps Stripe's state in its
+own SQLite file shared by every process of the checkout, follows Stripe's
+test cards, idempotency and error shapes, and records events that
+``deliver_pending`` POSTs, signed, to the webhook endpoint. ``pay``,
+``authenticate`` and ``settle`` play the customer's browser and bank; the
+``stripe_emulator`` management command exposes them to a second terminal.
+This package never imports ``stripe``.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+from payments.conf import get_config
+
+from .api import Emulator, EmulatorConnectionError
+from .delivery import HttpSender, Sender
+from .store import StoredEvent
+
+__all__ = [
+    "Emulator",
+    "EmulatorConnectionError",
+    "HttpSender",
+    "Sender",
+    "StoredEvent",
+    "get_emulator",
+]
+
+
+def get_emulator() -> Emulator:
+    """The process's emulator for the configured database file, secret and webhook URL."""
+    config = get_config()
+    with _lock:  # one instance per process: injected faults must reach the gateway's
+        return _emulator(config.emulator_db, config.webhook_secret, config.emulator_webhook_url)
+
+
+_lock = threading.Lock()
+
+
+# Bounded: each emulator holds an open SQLite connection, and a test suite
+# gives every test its own database file.
+@functools.lru_cache(maxsize=8)
+def _emulator(db_path: str, webhook_secret: str, webhook_url: str) -> Emulator:
+    return Emulator(db_path=db_path, webhook_secret=webhook_secret, webhook_url=webhook_url)

@@ -1,0 +1,745 @@
+"""The Emulator: the v1 endpoints the project uses, the customer's side of a
+payment (pay, authenticate, settle) and webhook delivery."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from urllib.parse import parse_qsl, urlsplit
+
+from . import objects
+from .delivery import HttpSender, Sender, signed_request
+from .forms import decode_form
+from .objects import AUTHENTICATION_REQUIRED, GENERIC_DECLINE, REQUIRES_3DS, Decline
+from .store import IdempotentResult, Store, StoredEvent, Tx
+
+Params = dict[str, Any]
+StripeObject = dict[str, Any]
+
+_CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+_CANCELABLE = (*_CONFIRMABLE, "requires_capture", "processing")
+_CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+_FAULT_KINDS = ("connection_error", "timeout", "500", "429")
+_FAULT_ERRORS = {
+    "500": {"type": "api_error", "message": "An unknown error occurred."},
+    "429": {
+        "type": "rate_limit_error",
+        "code": "rate_limit",
+        "message": "Too many requests hit the API too quickly.",
+    },
+}
+_NAMES = {"payment_method": "PaymentMethod"}  # how Stripe names a resource in "No such ..."
+
+
+class EmulatorConnectionError(Exception):
+    """The request got no answer; the gateway turns it into stripe's APIConnectionError."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class ApiError(Exception):
+    """A Stripe error response: ``error`` is the body's ``error`` object."""
+
+    def __init__(
+        self, status: int, message: str, *, error_type: str = "invalid_request_error", **fields: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error: dict[str, Any] = {"type": error_type, "message": message, **fields}
+
+
+def _missing(resource: str, object_id: str, param: str = "id") -> ApiError:
+    name = _NAMES.get(resource, resource)
+    return ApiError(404, f"No such {name}: '{object_id}'", code="resource_missing", param=param)
+
+
+def _parameter_missing(param: str) -> ApiError:
+    return ApiError(400, f"Missing required param: {param}.", code="parameter_missing", param=param)
+
+
+def _unexpected_state(intent: StripeObject, action: str) -> ApiError:
+    return ApiError(
+        400,
+        f"You cannot {action} this PaymentIntent because it has a status of {intent['status']}.",
+        code="payment_intent_unexpected_state",
+        payment_intent=intent,
+    )
+
+
+def _doc_url(code: str) -> str:
+    return f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
+
+
+def _int(params: Params, name: str, *, param: str | None = None, default: int | None = None) -> int:
+    value = params.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise _parameter_missing(param or name)
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError(
+            400, f"Invalid integer: {value}", code="parameter_invalid_integer", param=param or name
+        ) from None
+
+
+def _bool(params: Params, name: str) -> bool:
+    return str(params.get(name, "")).lower() == "true"
+
+
+def _metadata(current: dict[str, str], params: Params) -> dict[str, str]:
+    """Stripe merges metadata; an empty value unsets a key, ``metadata=`` unsets all."""
+    value = params.get("metadata")
+    if value is None:
+        return current
+    if value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise ApiError(400, "Invalid object", param="metadata")
+    return {key: v for key, v in {**current, **value}.items() if v != ""}
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: str
+    params: frozenset[str]  # besides expand; anything else is refused as Stripe does
+
+
+def _route(method: str, path: str, handler: str, params: str = "") -> _Route:
+    pattern = re.compile(path.replace("{id}", "([^/]+)"))
+    return _Route(method, pattern, handler, frozenset(params.split()))
+
+
+_ROUTES = (
+    _route("POST", "/v1/customers", "_create_customer", "email name phone description metadata"),
+    _route("GET", "/v1/customers/{id}", "_get_customer"),
+    _route(
+        "POST", "/v1/customers/{id}", "_update_customer", "email name phone description metadata"
+    ),
+    _route("POST", "/v1/payment_methods", "_create_payment_method", "type card metadata"),
+    _route("GET", "/v1/payment_methods/{id}", "_get_payment_method"),
+    _route(
+        "POST",
+        "/v1/payment_intents",
+        "_create_payment_intent",
+        "amount currency customer description metadata receipt_email automatic_payment_methods"
+        " payment_method payment_method_types confirm off_session return_url",
+    ),
+    _route("GET", "/v1/payment_intents/{id}", "_get_payment_intent"),
+    _route(
+        "POST",
+        "/v1/payment_intents/{id}",
+        "_update_payment_intent",
+        "description metadata receipt_email",
+    ),
+    _route(
+        "POST",
+        "/v1/payment_intents/{id}/confirm",
+        "_confirm_payment_intent",
+        "payment_method off_session return_url",
+    ),
+    _route(
+        "POST", "/v1/payment_intents/{id}/cancel", "_cancel_payment_intent", "cancellation_reason"
+    ),
+    _route("GET", "/v1/events", "_list_events", "limit starting_after type created"),
+    _route("GET", "/v1/events/{id}", "_get_event"),
+)
+
+
+class Headers(dict[str, str]):
+    """Response headers looked up case-insensitively, as HTTP libraries return them:
+    the stripe library reads both ``Request-Id`` and ``stripe-should-retry``."""
+
+    def _key(self, name: str) -> str:
+        return next((key for key in self if key.lower() == name.lower()), name)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(self._key(name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(self._key(name))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(self._key(name), default)
+
+
+@dataclass
+class _Fault:
+    kind: str
+    path_prefix: str | None
+    remaining: int
+
+
+class Emulator:
+    """Stripe, for one test-mode account, with its state in the SQLite file ``db_path``."""
+
+    def __init__(self, *, db_path: str, webhook_secret: str, webhook_url: str) -> None:
+        self.db_path = db_path
+        self.webhook_secret = webhook_secret
+        self.webhook_url = webhook_url
+        self._store = Store(db_path)
+        self._faults: list[_Fault] = []
+        self._faults_lock = threading.Lock()
+
+    # ------------------------------------------------------------- HTTP
+
+    def handle_http(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: str | bytes | None
+    ) -> tuple[str, int, Headers]:
+        """Answer one API request as Stripe would: (JSON body, status, headers)."""
+        method = method.upper()
+        parts = urlsplit(url)
+        fault = self._take_fault(parts.path)
+        if fault == "connection_error":
+            raise EmulatorConnectionError(fault)
+        if fault in ("500", "429"):
+            return self._fault_response(fault)
+
+        body = post_data.decode("utf-8") if isinstance(post_data, bytes) else post_data or ""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        key = lowered.get("idempotency-key") if method == "POST" else None
+        result, replayed = self._execute(method, parts.path, parts.query, body, key)
+        if fault == "timeout":  # Stripe did the work; the answer was lost on the way back.
+            raise EmulatorConnectionError(fault)
+        response_headers = Headers(
+            {"Request-Id": result.request_id, "Content-Type": "application/json"}
+        )
+        if key:
+            response_headers["Idempotency-Key"] = key
+        if replayed:
+            response_headers["Idempotent-Replayed"] = "true"
+        return result.body, result.status, response_headers
+
+    def _execute(
+        self, method: str, path: str, query: str, body: str, key: str | None
+    ) -> tuple[IdempotentResult, bool]:
+        """Run the request, or replay what this idempotency key got the first time."""
+        pairs = sorted(
+            parse_qsl(query, keep_blank_values=True) + parse_qsl(body, keep_blank_values=True)
+        )
+        fingerprint = hashlib.sha256(json.dumps([method, path, pairs]).encode()).hexdigest()
+        request_id = objects.new_id("req")
+        with self._store.transaction({"id": request_id, "idempotency_key": key}) as tx:
+            stored = tx.idempotent_result(key) if key else None
+            if stored is not None and stored.fingerprint == fingerprint:
+                return stored, True
+            if stored is not None:
+                message = (
+                    "Keys for idempotent requests can only be used with the same parameters they"
+                    f" were first used with. Try using a key other than '{key}' if you meant to"
+                    " execute a different request."
+                )
+                error = {"error": {"type": "idempotency_error", "message": message}}
+                return IdempotentResult(fingerprint, 400, json.dumps(error), request_id), False
+            status, response = self._dispatch(tx, method, path, query, body)
+            result = IdempotentResult(fingerprint, status, json.dumps(response), request_id)
+            if key and status < 500:
+                tx.remember(key, result)
+            return result, False
+
+    def _dispatch(
+        self, tx: Tx, method: str, path: str, query: str, body: str
+    ) -> tuple[int, StripeObject]:
+        try:
+            route, path_args = self._match(method, path)
+            try:
+                params = {**decode_form(query), **decode_form(body)}
+            except ValueError as exc:
+                raise ApiError(400, str(exc)) from None
+            unknown = sorted(set(params) - route.params - {"expand"})
+            if unknown:
+                raise ApiError(
+                    400,
+                    f"Received unknown parameter: {unknown[0]}",
+                    code="parameter_unknown",
+                    param=unknown[0],
+                )
+            found = getattr(self, route.handler)(tx, params, *path_args)
+            return 200, self._expand(tx, found, params.get("expand") or [])
+        except ApiError as exc:
+            return exc.status, {"error": self._with_log_url(tx, exc.error)}
+
+    @staticmethod
+    def _match(method: str, path: str) -> tuple[_Route, tuple[str, ...]]:
+        for route in _ROUTES:
+            match = route.pattern.fullmatch(path)
+            if match and route.method == method:
+                return route, match.groups()
+        raise ApiError(404, f"Unrecognized request URL ({method}: {path}).")
+
+    @staticmethod
+    def _with_log_url(tx: Tx, error: dict[str, Any]) -> dict[str, Any]:
+        request_id = tx.request["id"]
+        if request_id:
+            error.setdefault(
+                "request_log_url", f"https://dashboard.stripe.com/test/logs/{request_id}"
+            )
+        return error
+
+    def _expand(self, tx: Tx, found: StripeObject, paths: list[str]) -> StripeObject:
+        for path in paths:
+            self._expand_path(tx, found, path.split("."), path)
+        return found
+
+    def _expand_path(self, tx: Tx, node: StripeObject, parts: list[str], path: str) -> None:
+        if node.get("object") == "list" and parts[0] == "data":
+            for item in node["data"]:
+                self._expand_path(tx, item, parts[1:], path)
+            return
+        field, rest = parts[0], parts[1:]
+        refused = ApiError(400, f"This property cannot be expanded ({path}).")
+        if field not in node:
+            raise refused
+        value = node[field]
+        if isinstance(value, str):
+            value = node[field] = tx.get(value)
+            if value is None:
+                raise refused
+        elif value is not None and not isinstance(value, dict):
+            raise refused
+        if rest and value is not None:
+            self._expand_path(tx, value, rest, path)
+
+    # -------------------------------------------------------- resources
+
+    @staticmethod
+    def _load(tx: Tx, resource: str, object_id: str, param: str = "id") -> StripeObject:
+        found = tx.get(object_id)
+        if found is None or found["object"] != resource:
+            raise _missing(resource, object_id, param)
+        return found
+
+    def _create_customer(self, tx: Tx, params: Params) -> StripeObject:
+        return self._save_customer(tx, objects.customer(), params, "customer.created")
+
+    def _get_customer(self, tx: Tx, params: Params, customer_id: str) -> StripeObject:
+        return self._load(tx, "customer", customer_id)
+
+    def _update_customer(self, tx: Tx, params: Params, customer_id: str) -> StripeObject:
+        customer = self._load(tx, "customer", customer_id)
+        return self._save_customer(tx, customer, params, "customer.updated")
+
+    @staticmethod
+    def _save_customer(tx: Tx, customer: StripeObject, params: Params, event: str) -> StripeObject:
+        customer["metadata"] = _metadata(customer["metadata"], params)
+        for field in ("email", "name", "phone", "description"):
+            if field in params:
+                customer[field] = params[field] or None
+        tx.put(customer)
+        tx.emit(event, customer)
+        return customer
+
+    def _create_payment_method(self, tx: Tx, params: Params) -> StripeObject:
+        if not params.get("type"):
+            raise _parameter_missing("type")
+        if params["type"] != "card":
+            raise ApiError(
+                400, "The Stripe emulator supports only card payment methods.", param="type"
+            )
+        card = params.get("card")
+        if not isinstance(card, dict):
+            raise _parameter_missing("card")
+        if not card.get("number"):
+            raise _parameter_missing("card[number]")
+        return self._create_card(
+            tx,
+            str(card["number"]),
+            exp_month=_int(card, "exp_month", param="card[exp_month]"),
+            exp_year=_int(card, "exp_year", param="card[exp_year]"),
+            cvc=card.get("cvc") or None,
+            metadata=_metadata({}, params),
+        )
+
+    @staticmethod
+    def _create_card(
+        tx: Tx,
+        number: str,
+        *,
+        exp_month: int,
+        exp_year: int,
+        cvc: str | None,
+        metadata: dict[str, str],
+    ) -> StripeObject:
+        number = number.replace(" ", "")
+        if not objects.luhn_valid(number):
+            raise ApiError(
+                402,
+                "Your card number is incorrect.",
+                error_type="card_error",
+                code="incorrect_number",
+                param="number",
+                doc_url=_doc_url("incorrect_number"),
+            )
+        method = objects.payment_method(number, exp_month, exp_year, cvc)
+        method["metadata"] = metadata
+        return tx.put(method)
+
+    def _get_payment_method(self, tx: Tx, params: Params, method_id: str) -> StripeObject:
+        return self._payment_method(tx, method_id, param="id")
+
+    def _payment_method(
+        self, tx: Tx, method_id: str, param: str = "payment_method"
+    ) -> StripeObject:
+        """An existing PaymentMethod, or a new one for a test id such as ``pm_card_visa``."""
+        number = objects.TEST_PAYMENT_METHODS.get(method_id)
+        if number is None:
+            return self._load(tx, "payment_method", method_id, param)
+        return self._test_card(tx, number)
+
+    def _test_card(self, tx: Tx, number: str) -> StripeObject:
+        year = time.gmtime().tm_year + 3
+        return self._create_card(tx, number, exp_month=12, exp_year=year, cvc="123", metadata={})
+
+    def _create_payment_intent(self, tx: Tx, params: Params) -> StripeObject:
+        amount = _int(params, "amount")
+        if amount < 1:
+            raise ApiError(
+                400,
+                "This value must be greater than or equal to 1.",
+                code="parameter_invalid_integer",
+                param="amount",
+            )
+        if not params.get("currency"):
+            raise _parameter_missing("currency")
+        if params.get("customer"):
+            self._load(tx, "customer", params["customer"], param="customer")
+        confirm = _bool(params, "confirm")
+        if confirm and not params.get("payment_method"):
+            raise _parameter_missing("payment_method")
+        metadata = _metadata({}, params)
+        method = (
+            self._payment_method(tx, params["payment_method"])
+            if params.get("payment_method")
+            else None
+        )
+        automatic = params.get("automatic_payment_methods")
+        intent = objects.payment_intent(
+            amount=amount,
+            currency=str(params["currency"]).lower(),
+            customer=params.get("customer") or None,
+            description=params.get("description") or None,
+            receipt_email=params.get("receipt_email") or None,
+            payment_method_types=params.get("payment_method_types") or ["card"],
+            automatic_payment_methods=isinstance(automatic, dict) and _bool(automatic, "enabled"),
+        )
+        intent["metadata"] = metadata
+        if method is not None:
+            intent.update(payment_method=method["id"], status="requires_confirmation")
+        tx.put(intent)
+        tx.emit("payment_intent.created", intent)
+        if confirm:  # with the PaymentMethod resolved above, not a second one for a test id
+            return self._confirm(tx, intent, {**params, "payment_method": intent["payment_method"]})
+        return intent
+
+    def _get_payment_intent(self, tx: Tx, params: Params, intent_id: str) -> StripeObject:
+        return self._load(tx, "payment_intent", intent_id)
+
+    def _update_payment_intent(self, tx: Tx, params: Params, intent_id: str) -> StripeObject:
+        """Stripe has no payment_intent.updated event; an update clears last_payment_error."""
+        intent = self._load(tx, "payment_intent", intent_id)
+        intent["metadata"] = _metadata(intent["metadata"], params)
+        for field in ("description", "receipt_email"):
+            if field in params:
+                intent[field] = params[field] or None
+        intent["last_payment_error"] = None
+        return tx.put(intent)
+
+    def _confirm_payment_intent(self, tx: Tx, params: Params, intent_id: str) -> StripeObject:
+        return self._confirm(tx, self._load(tx, "payment_intent", intent_id), params)
+
+    def _cancel_payment_intent(self, tx: Tx, params: Params, intent_id: str) -> StripeObject:
+        intent = self._load(tx, "payment_intent", intent_id)
+        reason = params.get("cancellation_reason") or None
+        if reason is not None and reason not in _CANCELLATION_REASONS:
+            raise ApiError(
+                400,
+                f"Invalid cancellation_reason: must be one of {', '.join(_CANCELLATION_REASONS)}",
+                param="cancellation_reason",
+            )
+        if intent["status"] not in _CANCELABLE:
+            raise _unexpected_state(intent, "cancel")
+        intent.update(canceled_at=objects.now(), cancellation_reason=reason, next_action=None)
+        return self._transition(tx, intent, "canceled", "payment_intent.canceled")
+
+    def _list_events(self, tx: Tx, params: Params) -> StripeObject:
+        limit = _int(params, "limit", default=10)
+        if not 1 <= limit <= 100:
+            raise ApiError(400, "Invalid limit: must be between 1 and 100", param="limit")
+        before_seq = None
+        if params.get("starting_after"):
+            before_seq = tx.event_seq(params["starting_after"])
+            if before_seq is None:
+                raise _missing("event", params["starting_after"], "starting_after")
+        created = params.get("created") or {}
+        if not isinstance(created, dict):
+            created = {"eq": created}
+        if set(created) - {"eq", "gt", "gte", "lt", "lte"}:
+            raise ApiError(400, "Invalid created: use created[gt|gte|lt|lte]", param="created")
+        rows = tx.list_events(
+            limit=limit + 1,
+            before_seq=before_seq,
+            type_pattern=params.get("type") or None,
+            created={op: _int(created, op, param=f"created[{op}]") for op in created},
+        )
+        return {
+            "object": "list",
+            "data": rows[:limit],
+            "has_more": len(rows) > limit,
+            "url": "/v1/events",
+        }
+
+    def _get_event(self, tx: Tx, params: Params, event_id: str) -> StripeObject:
+        return self._load(tx, "event", event_id)
+
+    # ------------------------------------------ a payment's state machine
+
+    def _confirm(
+        self, tx: Tx, intent: StripeObject, params: Params, *, processing: bool = False
+    ) -> StripeObject:
+        """Confirm as the test card dictates; a decline raises the 402 after recording it."""
+        if intent["status"] not in _CONFIRMABLE:
+            raise _unexpected_state(intent, "confirm")
+        method_id = params.get("payment_method") or intent["payment_method"]
+        if not method_id:
+            raise _parameter_missing("payment_method")
+        method = self._payment_method(tx, method_id)
+        intent.update(payment_method=method["id"], last_payment_error=None, next_action=None)
+        if processing:
+            return self._transition(tx, intent, "processing", "payment_intent.processing")
+        behaviour = objects.card_behaviour(method)
+        if behaviour == REQUIRES_3DS and _bool(params, "off_session"):
+            behaviour = AUTHENTICATION_REQUIRED
+        if behaviour == REQUIRES_3DS:
+            intent["next_action"] = self._next_action(intent, params.get("return_url") or None)
+            return self._transition(tx, intent, "requires_action", "payment_intent.requires_action")
+        if isinstance(behaviour, Decline):
+            self._decline(tx, intent, method, behaviour)
+        return self._succeed(tx, intent, method, three_d_secure=False)
+
+    @staticmethod
+    def _next_action(intent: StripeObject, return_url: str | None) -> dict[str, Any]:
+        source = objects.new_id("src")
+        url = f"https://hooks.stripe.com/3d_secure_2/hosted?payment_intent={intent['id']}&source={source}"
+        if return_url:
+            return {
+                "type": "redirect_to_url",
+                "redirect_to_url": {"return_url": return_url, "url": url},
+            }
+        return {
+            "type": "use_stripe_sdk",
+            "use_stripe_sdk": {
+                "type": "three_d_secure_redirect",
+                "source": source,
+                "stripe_js": url,
+            },
+        }
+
+    @staticmethod
+    def _transition(tx: Tx, intent: StripeObject, status: str, event: str) -> StripeObject:
+        intent["status"] = status
+        tx.put(intent)
+        tx.emit(event, intent)
+        return intent
+
+    def _succeed(
+        self, tx: Tx, intent: StripeObject, method: StripeObject, *, three_d_secure: bool
+    ) -> StripeObject:
+        charge = objects.charge(intent, method, decline=None, three_d_secure=three_d_secure)
+        balance = tx.put(
+            objects.balance_transaction(charge["id"], charge["amount"], charge["currency"])
+        )
+        charge["balance_transaction"] = balance["id"]
+        tx.put(charge)
+        tx.emit("charge.succeeded", charge)
+        intent.update(
+            amount_received=intent["amount"], latest_charge=charge["id"], next_action=None
+        )
+        return self._transition(tx, intent, "succeeded", "payment_intent.succeeded")
+
+    def _decline(
+        self, tx: Tx, intent: StripeObject, method: StripeObject, decline: Decline
+    ) -> NoReturn:
+        charge = tx.put(objects.charge(intent, method, decline=decline, three_d_secure=False))
+        tx.emit("charge.failed", charge)
+        exc = ApiError(
+            402,
+            decline.message,
+            error_type="card_error",
+            code=decline.code,
+            decline_code=decline.decline_code,
+            charge=charge["id"],
+            doc_url=_doc_url(decline.code),
+            payment_method=method,
+        )
+        intent.update(
+            last_payment_error=dict(exc.error),
+            latest_charge=charge["id"],
+            payment_method=None,
+            next_action=None,
+        )
+        self._transition(tx, intent, "requires_payment_method", "payment_intent.payment_failed")
+        exc.error["payment_intent"] = intent
+        raise exc
+
+    # ----------------------------------- the customer's browser and bank
+
+    def pay(
+        self,
+        payment_intent_id: str,
+        card_number: str = "4242424242424242",
+        *,
+        processing: bool = False,
+    ) -> dict[str, Any]:
+        """Confirm with a new card as Stripe.js would, through the confirm endpoint's code.
+
+        ``processing`` makes it an asynchronous method whatever the card: the
+        PaymentIntent stays ``processing`` until :meth:`settle`.
+        Returns ``{"payment_intent": ..., "error": <Stripe error object or None>}``.
+        """
+
+        def act(tx: Tx) -> None:
+            intent = self._load(tx, "payment_intent", payment_intent_id)
+            method = self._test_card(tx, card_number)
+            self._confirm(tx, intent, {"payment_method": method["id"]}, processing=processing)
+
+        return self._act(payment_intent_id, act, request_id=objects.new_id("req"))
+
+    def authenticate(self, payment_intent_id: str, succeed: bool = True) -> dict[str, Any]:
+        """Complete (or fail) 3-D Secure on a ``requires_action`` PaymentIntent.
+
+        A failed authentication is not an API error: it is reported in the
+        PaymentIntent's ``last_payment_error``, and ``error`` stays None.
+        """
+
+        def act(tx: Tx) -> None:
+            intent = self._load(tx, "payment_intent", payment_intent_id)
+            if intent["status"] != "requires_action":
+                raise _unexpected_state(intent, "authenticate")
+            method = self._load(tx, "payment_method", intent["payment_method"])
+            if succeed:
+                self._succeed(tx, intent, method, three_d_secure=True)
+                return
+            intent.update(
+                last_payment_error={
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_authentication_failure",
+                    "message": (
+                        "The provided PaymentMethod has failed authentication. You can provide"
+                        " payment_method_data or a new PaymentMethod to attempt to fulfill this"
+                        " PaymentIntent again."
+                    ),
+                    "doc_url": _doc_url("payment_intent_authentication_failure"),
+                    "payment_method": method,
+                },
+                payment_method=None,
+                next_action=None,
+            )
+            self._transition(tx, intent, "requires_payment_method", "payment_intent.payment_failed")
+
+        return self._act(payment_intent_id, act)
+
+    def settle(self, payment_intent_id: str, succeed: bool = True) -> dict[str, Any]:
+        """Finish a ``processing`` payment: it succeeds, or its charge fails (a card_error)."""
+
+        def act(tx: Tx) -> None:
+            intent = self._load(tx, "payment_intent", payment_intent_id)
+            if intent["status"] != "processing":
+                raise _unexpected_state(intent, "settle")
+            method = self._load(tx, "payment_method", intent["payment_method"])
+            if succeed:
+                self._succeed(tx, intent, method, three_d_secure=False)
+            else:
+                self._decline(tx, intent, method, GENERIC_DECLINE)
+
+        return self._act(payment_intent_id, act)
+
+    def _act(
+        self, intent_id: str, action: Callable[[Tx], None], request_id: str | None = None
+    ) -> dict[str, Any]:
+        with self._store.transaction({"id": request_id, "idempotency_key": None}) as tx:
+            try:
+                action(tx)
+                error = None
+            except ApiError as exc:
+                error = self._with_log_url(tx, exc.error)
+            intent = tx.get(intent_id)
+            if intent is not None and intent["object"] != "payment_intent":
+                intent = None
+            return {"payment_intent": intent, "error": error}
+
+    # ------------------------------------------------ inspection, webhooks
+
+    def retrieve(self, object_id: str) -> StripeObject:
+        """Any stored object or event by id; KeyError when there is none."""
+        with self._store.transaction() as tx:
+            found = tx.get(object_id)
+        if found is None:
+            raise KeyError(object_id)
+        return found
+
+    def events(self, since_seq: int | None = None) -> list[StoredEvent]:
+        """Every event after ``since_seq``, oldest first, with its delivery state."""
+        return self._store.events(since_seq)
+
+    def deliver_pending(self, sender: Sender | None = None) -> list[tuple[str, int]]:
+        """POST each undelivered event, oldest first, signed with the webhook secret.
+
+        A non-2xx answer (or 0: unreachable) leaves the event pending for the
+        next call, as Stripe retries; later events are still attempted. The
+        database is not locked while sending: the endpoint may call Stripe.
+        """
+        send = sender or HttpSender(self.webhook_url)
+        results = []
+        for stored in self._store.events(pending_only=True):
+            body, headers = signed_request(stored.event, self.webhook_secret)
+            status = send(body, headers)
+            with self._store.transaction() as tx:
+                tx.record_delivery(stored.event["id"], delivered=200 <= status < 300)
+            results.append((stored.event["id"], status))
+        return results
+
+    # ----------------------------------------------------------- faults
+
+    def inject_fault(self, kind: str, *, path_prefix: str | None = None, times: int = 1) -> None:
+        """Make the next ``times`` requests (under ``path_prefix``) fail.
+
+        "connection_error": no request reaches Stripe. "timeout": Stripe acts
+        (and stores the idempotent result) but the answer is lost. "500" and
+        "429": Stripe answers with that error and ``Stripe-Should-Retry: false``.
+        """
+        if kind not in _FAULT_KINDS:
+            raise ValueError(f"Unknown fault {kind!r}; expected one of {_FAULT_KINDS}")
+        with self._faults_lock:
+            self._faults.append(_Fault(kind, path_prefix, times))
+
+    def _take_fault(self, path: str) -> str | None:
+        with self._faults_lock:
+            for fault in self._faults:
+                if fault.path_prefix is None or path.startswith(fault.path_prefix):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault.kind
+        return None
+
+    @staticmethod
+    def _fault_response(kind: str) -> tuple[str, int, Headers]:
+        headers = Headers(
+            {
+                "Request-Id": objects.new_id("req"),
+                "Content-Type": "application/json",
+                "Stripe-Should-Retry": "false",
+            }
+        )
+        return json.dumps({"error": _FAULT_ERRORS[kind]}), int(kind), headers

@@ -1,0 +1,121 @@
+"""Play the customer's browser and bank against the built-in Stripe emulator.
+
+Run from a second terminal next to ``manage.py runserver``: each action
+changes Stripe's state (the emulator's database file the server shares), then
+delivers the resulting webhooks to the server, as Stripe would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from payments.conf import get_config
+from payments.emulator import Emulator, get_emulator
+
+
+class Command(BaseCommand):
+    help = "Pay, authenticate or settle a payment in the Stripe emulator and deliver its webhooks."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        pay = actions.add_parser("pay", help="Confirm the payment with a test card.")
+        pay.add_argument("payment", help="PaymentIntent id (pi_...) or Payment id")
+        pay.add_argument(
+            "--card", default="4242424242424242", help="card number (Stripe test cards)"
+        )
+        pay.add_argument(
+            "--processing", action="store_true", help="pay asynchronously; finish with 'settle'"
+        )
+        for name, help_text in (
+            ("authenticate", "Complete 3-D Secure on a payment that requires action."),
+            ("settle", "Finish a processing payment."),
+        ):
+            action = actions.add_parser(name, help=help_text)
+            action.add_argument("payment", help="PaymentIntent id (pi_...) or Payment id")
+            action.add_argument("--fail", action="store_true", help="make it fail")
+        actions.add_parser("deliver", help="Deliver pending webhook events.")
+        events = actions.add_parser("events", help="List recent events.")
+        events.add_argument("--limit", type=int, default=20)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not get_config().uses_emulator:
+            raise CommandError(
+                "A Stripe secret key is configured (STRIPE_SECRET_KEY): the emulator is not in use."
+            )
+        emulator = get_emulator()
+        action = options["action"]
+        if action == "events":
+            self._list_events(emulator, options["limit"])
+            return
+        if action != "deliver":
+            intent_id = self._payment_intent_id(options["payment"])
+            if action == "pay":
+                result = emulator.pay(intent_id, options["card"], processing=options["processing"])
+            elif action == "authenticate":
+                result = emulator.authenticate(intent_id, succeed=not options["fail"])
+            else:
+                result = emulator.settle(intent_id, succeed=not options["fail"])
+            self._report(result)
+        self._deliver(emulator)
+
+    def _payment_intent_id(self, payment: str) -> str:
+        if payment.startswith("pi_"):
+            return payment
+        from payments.models import Payment
+
+        try:
+            intent_id = (
+                Payment.objects.filter(pk=payment)
+                .values_list("stripe_payment_intent_id", flat=True)
+                .first()
+            )
+        except ValidationError:  # not a UUID
+            intent_id = None
+        if not intent_id:
+            raise CommandError(
+                f"Unknown payment {payment!r}: give a Payment id or a PaymentIntent id (pi_...)."
+            )
+        return intent_id
+
+    def _report(self, result: dict[str, Any]) -> None:
+        intent, error = result["payment_intent"], result["error"]
+        if error and error["type"] != "card_error":  # a card_error is the payment's outcome
+            raise CommandError(error["message"])
+        self.stdout.write(f"PaymentIntent {intent['id']}: {intent['status']}")
+        failure = error or intent["last_payment_error"]
+        if failure:
+            reason = failure.get("decline_code") or failure["code"]
+            self.stdout.write(
+                self.style.WARNING(f"  payment failed: {reason}: {failure['message']}")
+            )
+
+    def _deliver(self, emulator: Emulator) -> None:
+        results = emulator.deliver_pending()
+        self.stdout.write(f"Webhooks to {emulator.webhook_url}: {len(results) or 'none pending'}")
+        failed = []
+        for event_id, status in results:
+            event_type = emulator.retrieve(event_id)["type"]
+            line = f"  {event_id} {event_type} -> {status or 'unreachable'}"
+            if 200 <= status < 300:
+                self.stdout.write(self.style.SUCCESS(line))
+            else:
+                self.stdout.write(self.style.ERROR(line))
+                failed.append(event_id)
+        if failed:
+            raise CommandError(
+                f"{len(failed)} event(s) not accepted by {emulator.webhook_url}; they stay pending"
+                " ('stripe_emulator deliver' retries)."
+            )
+
+    def _list_events(self, emulator: Emulator, limit: int) -> None:
+        for stored in emulator.events()[-limit:]:
+            event = stored.event
+            state = "delivered" if stored.delivered else f"pending ({stored.attempts} attempts)"
+            subject = event["data"]["object"]
+            self.stdout.write(
+                f"{stored.seq:>5} {event['id']} {event['type']:<32} {subject['id']}"
+                f" {subject.get('status') or ''} {state}"
+            )
