@@ -8,8 +8,13 @@ from typing import Annotated, Union
 import strawberry
 import strawberry_django
 from strawberry.types import Info
-from strawberry_django import auth
+from asgiref.sync import async_to_sync
+from channels import auth as channels_auth
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from strawberry_django.auth.mutations import resolve_login, resolve_logout
 from strawberry_django.auth.utils import get_current_user
+from strawberry_django.utils.requests import get_request
 from strawberry_django.fields.types import OperationInfo
 
 from events.services import event_create
@@ -60,6 +65,12 @@ CreateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawber
 RefreshPaymentResult = Annotated[Union[types.Payment, OperationInfo], strawberry.union("RefreshPaymentResult")]
 
 
+def _websocket_scope(info: Info) -> dict | None:
+    """The Channels scope when the operation came over the WebSocket, else None."""
+    request = get_request(info)
+    return None if hasattr(request, "session") else getattr(request, "scope", None)
+
+
 def _viewer(info: Info):
     user = get_current_user(info)
     if not user.is_authenticated:
@@ -69,8 +80,28 @@ def _viewer(info: Info):
 
 @strawberry.type
 class Mutation:
-    login: types.User = auth.login(description="Session login; also works over the WebSocket.")
-    logout: bool = auth.logout()
+    @strawberry_django.mutation(handle_django_errors=False, description="Session login; also works over the WebSocket.")
+    def login(self, info: Info, username: str, password: str) -> types.User:
+        scope = _websocket_scope(info)
+        if scope is None:
+            return resolve_login(info, username, password)
+        # strawberry-django's login does nothing on a WebSocket consumer: log the
+        # connection's scope in, as Channels does, so later operations see the user.
+        user = authenticate(username=username, password=password)
+        if user is None:
+            raise ValidationError("Incorrect username/password")
+        async_to_sync(channels_auth.login)(scope, user)
+        scope["session"].save()
+        return user
+
+    @strawberry_django.mutation(handle_django_errors=False)
+    def logout(self, info: Info) -> bool:
+        scope = _websocket_scope(info)
+        if scope is None:
+            return resolve_logout(info)
+        was_in = bool(scope.get("user") and scope["user"].is_authenticated)
+        async_to_sync(channels_auth.logout)(scope)
+        return was_in
 
     @strawberry_django.mutation(handle_django_errors=False)
     def create_event(self, info: Info, input: CreateEventInput) -> CreateEventResult:

@@ -219,6 +219,22 @@ def test_anonymous_websocket_gets_an_error(start_server, sale):
         assert [e["message"] for e in message["payload"]["errors"]] == ["No such payment, or not yours."]
 
 
+def test_login_over_the_websocket_makes_the_same_viewer(start_server, sale):
+    server = start_server()
+    with Browser(server).websocket() as ws:
+        login = "mutation { login(username: \"owner\", password: \"pw-owner\") { username } }"
+        ws.send(json.dumps({"id": "login", "type": "subscribe", "payload": {"query": login}}))
+        assert receive(ws)["payload"]["data"] == {"login": {"username": "owner"}}
+        assert receive(ws)["type"] == "complete"
+        subscribe(ws, sale.pk)
+        assert receive(ws)["payload"]["data"]["paymentStatus"]["status"] == "PENDING"
+        ws.send(json.dumps({"id": "logout", "type": "subscribe", "payload": {"query": "mutation { logout }"}}))
+        assert receive(ws)["payload"]["data"] == {"logout": True}
+        assert receive(ws)["type"] == "complete"
+        subscribe(ws, sale.pk, op_id="2")
+        assert receive(ws)["payload"]["data"] is None
+
+
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: two server processes share changes through Redis (runs in CI)")
 def test_change_processed_by_one_process_reaches_a_subscriber_of_another(start_server, sale):
     redis = os.environ["REDIS_URL"]
