@@ -7,13 +7,27 @@ from strawberry.django.views import GraphQLView
 from payments.webhooks.views import stripe_webhook
 from schema.schema import schema
 
+
+
+class ProjectGraphQLView(GraphQLView):
+    """GraphiQL only in DEBUG (read per request, so a test can switch it)."""
+
+    @property
+    def graphql_ide(self):
+        return "graphiql" if settings.DEBUG else None
+
+    @graphql_ide.setter
+    def graphql_ide(self, value):  # as_view() passes it; DEBUG decides
+        pass
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Cookie-authenticated POSTs need Django's CSRF token: any GET of /graphql/
     # (GraphiQL, or a query) hands the client its csrftoken cookie.
     path(
         "graphql/",
-        ensure_csrf_cookie(GraphQLView.as_view(schema=schema, graphql_ide="graphiql" if settings.DEBUG else None)),
+        ensure_csrf_cookie(ProjectGraphQLView.as_view(schema=schema)),
     ),
     path("api/payments/webhook/", stripe_webhook, name="stripe-webhook"),
 ]
