@@ -105,8 +105,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # file: wait for the write lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     # A file (not :memory:) so that the server processes the live-update
-    # tests start can read what a test wrote.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+    # tests start can read what a test wrote; one per test run.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -144,6 +144,8 @@ STRIPE_EMULATOR_WEBHOOK_URL = _env_str(
 )
 
 PAYMENTS_ENABLED = _env_bool("PAYMENTS_ENABLED", True)
+# Owners may refund their own payments (staff with payments.add_refund always may).
+PAYMENTS_CUSTOMER_REFUNDS = _env_bool("PAYMENTS_CUSTOMER_REFUNDS", False)
 DEFAULT_CURRENCY = _env_str("DEFAULT_CURRENCY", "eur").lower()
 # Webhook bodies larger than this are refused with 413 before parsing.
 PAYMENTS_WEBHOOK_MAX_BYTES = int(_env_str("PAYMENTS_WEBHOOK_MAX_BYTES", str(512 * 1024)))

@@ -33,3 +33,10 @@ class EventPayable(PayableAdapter):
         if obj.tier is None or (payment.tier is not None and payment.tier.position >= obj.tier.position):
             obj.tier = payment.tier
         obj.save(update_fields=["is_active", "tier"])
+
+    def revoke(self, obj: Event, payment) -> None:
+        """A payment refunded in full takes back the activation it bought, if it is
+        what the event is active on; a refund of an older, superseded payment does not."""
+        if obj.tier_id == payment.tier_id:
+            obj.is_active = False
+            obj.save(update_fields=["is_active"])

@@ -20,6 +20,7 @@ class PaymentsConfig:
     api_version: str
     max_network_retries: int
     enabled: bool
+    customer_refunds: bool
     default_currency: str
     webhook_max_bytes: int
     emulator_db: str
@@ -43,6 +44,7 @@ def get_config() -> PaymentsConfig:
         api_version=settings.STRIPE_API_VERSION,
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
         enabled=settings.PAYMENTS_ENABLED,
+        customer_refunds=settings.PAYMENTS_CUSTOMER_REFUNDS,
         default_currency=settings.DEFAULT_CURRENCY,
         webhook_max_bytes=settings.PAYMENTS_WEBHOOK_MAX_BYTES,
         emulator_db=settings.STRIPE_EMULATOR_DB,

@@ -78,6 +78,14 @@ class PayableNotPayable(PaymentsError):
     code = ErrorCode.PAYABLE_NOT_PAYABLE
 
 
+class NotRefundable(PaymentsError):
+    code = ErrorCode.NOT_REFUNDABLE
+
+
+class RefundExceedsRemaining(PaymentsError):
+    code = ErrorCode.REFUND_EXCEEDS_REMAINING
+
+
 class IdempotencyConflict(PaymentsError):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
 

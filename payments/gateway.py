@@ -66,15 +66,72 @@ class WebhookEventData:
     payload: Mapping[str, Any] = field(repr=False)
 
 
+@dataclass(frozen=True)
+class RefundData:
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None
+    charge: str | None
+    reason: str | None
+    failure_reason: str
+    metadata: Mapping[str, str]
+    balance_transaction: str | None
+    failure_balance_transaction: str | None
+
+
+@dataclass(frozen=True)
+class BalanceTransactionData:
+    id: str
+    type: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    created: int
+    source: str | None
+
+
+def _id(value: Any) -> str | None:
+    """An expandable field: the id whether Stripe sent the id or the object."""
+    if isinstance(value, Mapping):
+        return value.get("id")
+    return value
+
+
+def refund_from_dict(obj: Mapping[str, Any]) -> RefundData:
+    return RefundData(
+        id=obj["id"],
+        status=obj["status"],
+        amount=int(obj["amount"]),
+        currency=obj["currency"],
+        payment_intent=_id(obj.get("payment_intent")),
+        charge=_id(obj.get("charge")),
+        reason=obj.get("reason"),
+        failure_reason=obj.get("failure_reason") or "",
+        metadata=dict(obj.get("metadata") or {}),
+        balance_transaction=_id(obj.get("balance_transaction")),
+        failure_balance_transaction=_id(obj.get("failure_balance_transaction")),
+    )
+
+
+def balance_transaction_from_dict(obj: Mapping[str, Any]) -> BalanceTransactionData:
+    return BalanceTransactionData(
+        id=obj["id"],
+        type=obj["type"],
+        amount=int(obj["amount"]),
+        fee=int(obj["fee"]),
+        net=int(obj["net"]),
+        currency=obj["currency"],
+        created=int(obj["created"]),
+        source=_id(obj.get("source")),
+    )
+
+
 def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
     """Read a PaymentIntent as Stripe sends it (API object or event data)."""
     error = obj.get("last_payment_error") or {}
-    latest_charge = obj.get("latest_charge")
-    if isinstance(latest_charge, Mapping):
-        latest_charge = latest_charge.get("id")
-    customer = obj.get("customer")
-    if isinstance(customer, Mapping):
-        customer = customer.get("id")
     return PaymentIntentData(
         id=obj["id"],
         status=obj["status"],
@@ -82,11 +139,11 @@ def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
         amount_received=int(obj.get("amount_received") or 0),
         currency=obj["currency"],
         client_secret=obj.get("client_secret"),
-        customer=customer,
+        customer=_id(obj.get("customer")),
         metadata=dict(obj.get("metadata") or {}),
         failure_code=(error.get("decline_code") or error.get("code") or "") if error else "",
         failure_message=(error.get("message") or "") if error else "",
-        latest_charge=latest_charge,
+        latest_charge=_id(obj.get("latest_charge")),
     )
 
 
@@ -205,6 +262,41 @@ def create_payment_intent(
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentData:
     intent = _call(get_client().v1.payment_intents.retrieve, payment_intent_id)
     return payment_intent_from_dict(intent.to_dict())
+
+
+def create_refund(
+    *, payment_intent_id: str, amount: int, reason: str | None, metadata: Mapping[str, str], idempotency_key: str
+) -> RefundData:
+    params: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount, "metadata": dict(metadata)}
+    if reason:
+        params["reason"] = reason
+    refund = _call(get_client().v1.refunds.create, params=params, options={"idempotency_key": idempotency_key})
+    return refund_from_dict(refund.to_dict())
+
+
+def list_refunds(*, payment_intent_id: str) -> list[RefundData]:
+    page = _call(get_client().v1.refunds.list, params={"payment_intent": payment_intent_id, "limit": 100})
+    return [refund_from_dict(r.to_dict()) for r in page.auto_paging_iter()]
+
+
+def retrieve_balance_transaction(balance_transaction_id: str) -> BalanceTransactionData:
+    txn = _call(get_client().v1.balance_transactions.retrieve, balance_transaction_id)
+    return balance_transaction_from_dict(txn.to_dict())
+
+
+def retrieve_charge_balance_transaction(charge_id: str) -> BalanceTransactionData | None:
+    charge = _call(get_client().v1.charges.retrieve, charge_id, params={"expand": ["balance_transaction"]})
+    txn = charge.to_dict().get("balance_transaction")
+    return balance_transaction_from_dict(txn) if isinstance(txn, Mapping) else None
+
+
+def retrieve_balance() -> dict[str, int]:
+    """Available + pending amount per currency."""
+    balance = _call(get_client().v1.balance.retrieve).to_dict()
+    totals: dict[str, int] = {}
+    for entry in [*balance.get("available", []), *balance.get("pending", [])]:
+        totals[entry["currency"]] = totals.get(entry["currency"], 0) + int(entry["amount"])
+    return totals
 
 
 # --------------------------------------------------------------- webhooks

@@ -10,8 +10,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from payments.models import Payment
-from payments.signals import payment_status_changed
+from payments.models import Payment, Refund
+from payments.signals import payment_status_changed, refund_changed
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +49,12 @@ def publish_payment_change(payment: Payment, *, previous_status: str) -> None:
             logger.exception("could not publish the change of payment %s", payment.pk)
 
     transaction.on_commit(_publish, robust=True)
+
+
+def publish_refund_change(refund: Refund, *, previous_status: str | None) -> None:
+    """Call inside the transaction that changed (and saved) ``refund``: host apps
+    get refund_changed after commit (the payment's subscribers are told through
+    the payment's own change)."""
+    transaction.on_commit(
+        lambda: refund_changed.send(sender=Refund, refund=refund, previous_status=previous_status), robust=True
+    )

@@ -13,6 +13,7 @@ means:
         def owner_id(self, obj): ...
         def check_payable(self, obj, price): ...   # raise PayableNotPayable
         def fulfil(self, obj, payment): ...        # runs in the webhook's transaction
+        def revoke(self, obj, payment): ...        # optional: the payment was refunded in full
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class PayableAdapter:
         marks ``payment`` SUCCEEDED (with ``obj`` locked when the adapter's
         ``get_for_update`` does so)."""
         raise NotImplementedError
+
+    def revoke(self, obj: Any, payment: Payment) -> None:
+        """Undo ``fulfil`` when ``payment`` has been refunded in full. Default: keep it."""
 
     def get_for_update(self, payable_id: str) -> Any | None:
         """The object locked for the fulfilling transaction; ``get`` by default."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from payments.errors import InvalidInput
-from payments.models import Payment, Price, Tier
+from payments.models import Payment, Price, Refund, Tier
 
 
 def parse_uuid(value) -> uuid.UUID | None:
@@ -37,6 +37,10 @@ def payment_get_for_viewer(*, user, payment_id) -> Payment | None:
     if not user.is_staff:
         qs = qs.filter(user=user)
     return qs.first()
+
+
+def refund_list_for_viewer(*, user) -> QuerySet[Refund]:
+    return Refund.objects.filter(payment__user=user).order_by("-created_at", "-id")
 
 
 @dataclass(frozen=True)

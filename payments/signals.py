@@ -4,3 +4,6 @@ from django.dispatch import Signal
 
 # sender=Payment, payment=<Payment>, previous_status=<str>
 payment_status_changed = Signal()
+
+# sender=Refund, refund=<Refund>, previous_status=<str or None for a new refund>
+refund_changed = Signal()

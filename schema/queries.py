@@ -38,6 +38,11 @@ class Query:
     def payment(self, info: Info, id: strawberry.ID) -> types.Payment | None:
         return selectors.payment_get_for_viewer(user=_viewer(info), payment_id=id)
 
+    @strawberry_django.field(description="Refunds of the viewer's payments, newest first.")
+    def refunds(self, info: Info) -> list[types.Refund]:
+        user = _viewer(info)
+        return selectors.refund_list_for_viewer(user=user) if user else []
+
     @strawberry_django.field(description="The viewer's payments, newest first.")
     def payments(
         self,

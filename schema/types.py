@@ -69,9 +69,12 @@ class Refund:
     currency: str
     status: RefundStatus
     reason: RefundReason | None
-    description: str | None
     stripe_refund_id: str | None
     created_at: datetime
+
+    @strawberry_django.field(only=["description"])
+    def description(self, root: models.Refund) -> str | None:
+        return root.description or None
 
 
 @strawberry_django.type(models.Payment, name="Payment")

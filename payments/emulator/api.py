@@ -1,5 +1,13 @@
 """The Emulator: the v1 endpoints the project uses, the customer's side of a
-payment (pay, authenticate, settle) and webhook delivery."""
+payment (pay, authenticate, settle), Stripe's own later moves (refunds that
+settle or fail, Dashboard refunds) and webhook delivery.
+
+The money ledger: a succeeded charge gets a "charge" balance transaction with
+the card fee (``objects.card_fee``), a refund a "refund" one (-amount) once it
+succeeds, and a refund that fails after succeeding a "refund_failure" one
+(+amount). Every balance transaction is available at once, so ``/v1/balance``
+is the sum of their nets per currency, with nothing pending.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +24,14 @@ from urllib.parse import parse_qsl, urlsplit
 from . import objects
 from .delivery import HttpSender, Sender, signed_request
 from .forms import decode_form
-from .objects import AUTHENTICATION_REQUIRED, GENERIC_DECLINE, REQUIRES_3DS, Decline
+from .objects import (
+    AUTHENTICATION_REQUIRED,
+    GENERIC_DECLINE,
+    REFUND_FAILS,
+    REFUND_PENDING,
+    REQUIRES_3DS,
+    Decline,
+)
 from .store import IdempotentResult, Store, StoredEvent, Tx
 
 Params = dict[str, Any]
@@ -25,6 +40,9 @@ StripeObject = dict[str, Any]
 _CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 _CANCELABLE = (*_CONFIRMABLE, "requires_capture", "processing")
 _CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+_REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# Refunds that hold part of the charge's amount; failed and canceled ones give it back.
+_REFUNDING = ("pending", "requires_action", "succeeded")
 _FAULT_KINDS = ("connection_error", "timeout", "500", "429")
 _FAULT_ERRORS = {
     "500": {"type": "api_error", "message": "An unknown error occurred."},
@@ -92,6 +110,13 @@ def _int(params: Params, name: str, *, param: str | None = None, default: int | 
         ) from None
 
 
+def _limit(params: Params) -> int:
+    limit = _int(params, "limit", default=10)
+    if not 1 <= limit <= 100:
+        raise ApiError(400, "Invalid limit: must be between 1 and 100", param="limit")
+    return limit
+
+
 def _bool(params: Params, name: str) -> bool:
     return str(params.get(name, "")).lower() == "true"
 
@@ -152,6 +177,20 @@ _ROUTES = (
     _route(
         "POST", "/v1/payment_intents/{id}/cancel", "_cancel_payment_intent", "cancellation_reason"
     ),
+    _route("GET", "/v1/charges/{id}", "_get_charge"),
+    _route("POST", "/v1/refunds", "_create_refund", "payment_intent charge amount reason metadata"),
+    _route("GET", "/v1/refunds", "_list_refunds", "payment_intent charge limit starting_after"),
+    _route("GET", "/v1/refunds/{id}", "_get_refund"),
+    _route("POST", "/v1/refunds/{id}", "_update_refund", "metadata"),
+    _route("POST", "/v1/refunds/{id}/cancel", "_cancel_refund"),
+    _route(
+        "GET",
+        "/v1/balance_transactions",
+        "_list_balance_transactions",
+        "source type limit starting_after",
+    ),
+    _route("GET", "/v1/balance_transactions/{id}", "_get_balance_transaction"),
+    _route("GET", "/v1/balance", "_get_balance"),
     _route("GET", "/v1/events", "_list_events", "limit starting_after type created"),
     _route("GET", "/v1/events/{id}", "_get_event"),
 )
@@ -473,9 +512,7 @@ class Emulator:
         return self._transition(tx, intent, "canceled", "payment_intent.canceled")
 
     def _list_events(self, tx: Tx, params: Params) -> StripeObject:
-        limit = _int(params, "limit", default=10)
-        if not 1 <= limit <= 100:
-            raise ApiError(400, "Invalid limit: must be between 1 and 100", param="limit")
+        limit = _limit(params)
         before_seq = None
         if params.get("starting_after"):
             before_seq = tx.event_seq(params["starting_after"])
@@ -502,6 +539,175 @@ class Emulator:
     def _get_event(self, tx: Tx, params: Params, event_id: str) -> StripeObject:
         return self._load(tx, "event", event_id)
 
+    def _get_charge(self, tx: Tx, params: Params, charge_id: str) -> StripeObject:
+        return self._load(tx, "charge", charge_id)
+
+    def _get_balance_transaction(self, tx: Tx, params: Params, txn_id: str) -> StripeObject:
+        return self._load(tx, "balance_transaction", txn_id)
+
+    def _list_balance_transactions(self, tx: Tx, params: Params) -> StripeObject:
+        return self._list(tx, params, "balance_transaction", ("source", "type"))
+
+    @staticmethod
+    def _get_balance(tx: Tx, params: Params) -> StripeObject:
+        return objects.balance(tx.net_by_currency())
+
+    def _list(
+        self, tx: Tx, params: Params, resource: str, filters: tuple[str, ...]
+    ) -> StripeObject:
+        """A page of ``resource``, newest first, with Stripe's equality filters."""
+        limit = _limit(params)
+        after = params.get("starting_after") or None
+        if after:
+            self._load(tx, resource, after, "starting_after")
+        rows = tx.list_objects(
+            resource,
+            {name: params[name] for name in filters if params.get(name)},
+            limit=limit + 1,
+            starting_after=after,
+        )
+        return {
+            "object": "list",
+            "data": rows[:limit],
+            "has_more": len(rows) > limit,
+            "url": f"/v1/{resource}s",
+        }
+
+    # ------------------------------------------------------------ refunds
+
+    def _create_refund(self, tx: Tx, params: Params) -> StripeObject:
+        """Succeeded at once, or ``pending`` for the refund-pending test card.
+
+        The charge's ``refunds``, ``amount_refunded`` and ``refunded`` count
+        pending refunds as Stripe does, but ``charge.refunded`` is sent only
+        once a refund has succeeded.
+        """
+        reason = params.get("reason") or None
+        if reason is not None and reason not in _REFUND_REASONS:
+            raise ApiError(
+                400,
+                "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
+                param="reason",
+            )
+        charge = self._charge_to_refund(tx, params)
+        remaining = charge["amount"] - charge["amount_refunded"]
+        if remaining <= 0:
+            raise ApiError(
+                400,
+                f"Charge {charge['id']} has already been refunded.",
+                code="charge_already_refunded",
+            )
+        amount = _int(params, "amount", default=remaining)
+        if amount < 1:
+            raise ApiError(
+                400,
+                "This value must be greater than or equal to 1.",
+                code="parameter_invalid_integer",
+                param="amount",
+            )
+        if amount > remaining:
+            currency = charge["currency"]
+            raise ApiError(
+                400,
+                f"Refund amount ({objects.format_amount(amount, currency)}) is greater than"
+                f" unrefunded amount on charge ({objects.format_amount(remaining, currency)})",
+                code="amount_too_large",
+                param="amount",
+            )
+        refund = objects.refund(charge, amount, reason, _metadata({}, params))
+        if objects.card_behaviour(charge["payment_method_details"]["card"]) != REFUND_PENDING:
+            self._refund_succeeds(tx, refund)
+        charge = self._save_refund(tx, refund)
+        tx.emit("refund.created", refund)
+        if refund["status"] == "succeeded":
+            tx.emit("charge.refunded", charge)
+        return refund
+
+    def _charge_to_refund(self, tx: Tx, params: Params) -> StripeObject:
+        """The succeeded charge named by ``charge``, or by ``payment_intent`` (its latest)."""
+        intent_id, charge_id = params.get("payment_intent"), params.get("charge")
+        if intent_id:
+            intent = self._load(tx, "payment_intent", intent_id, "payment_intent")
+            if intent["status"] != "succeeded":
+                raise ApiError(
+                    400,
+                    f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
+                    code="payment_intent_unexpected_state",
+                    payment_intent=intent,
+                )
+            if charge_id and charge_id != intent["latest_charge"]:
+                raise ApiError(
+                    400,
+                    f"The charge {charge_id} is not the PaymentIntent {intent_id}'s charge.",
+                    param="charge",
+                )
+            charge_id = intent["latest_charge"]
+        if not charge_id:
+            raise ApiError(
+                400,
+                "One of the following params should be provided for this request:"
+                " payment_intent or charge.",
+                code="parameter_missing",
+            )
+        charge = self._load(tx, "charge", charge_id, "charge")
+        if charge["status"] != "succeeded":
+            raise ApiError(
+                400,
+                f"Charge {charge_id} has not succeeded and cannot be refunded.",
+                code="charge_not_refundable",
+                param="charge",
+            )
+        return charge
+
+    def _get_refund(self, tx: Tx, params: Params, refund_id: str) -> StripeObject:
+        return self._load(tx, "refund", refund_id)
+
+    def _list_refunds(self, tx: Tx, params: Params) -> StripeObject:
+        return self._list(tx, params, "refund", ("payment_intent", "charge"))
+
+    def _update_refund(self, tx: Tx, params: Params, refund_id: str) -> StripeObject:
+        refund = self._load(tx, "refund", refund_id)
+        refund["metadata"] = _metadata(refund["metadata"], params)
+        self._save_refund(tx, refund)
+        self._refund_updated(tx, refund)
+        return refund
+
+    def _cancel_refund(self, tx: Tx, params: Params, refund_id: str) -> StripeObject:
+        """Only a refund waiting for the customer can be canceled; card refunds never do."""
+        refund = self._load(tx, "refund", refund_id)
+        if refund["status"] != "requires_action":
+            raise ApiError(
+                400,
+                f"You cannot cancel this refund because it has a status of {refund['status']}."
+                " Only a refund with a status of requires_action can be canceled.",
+            )
+        refund["status"] = "canceled"
+        self._save_refund(tx, refund)
+        self._refund_updated(tx, refund)
+        return refund
+
+    @staticmethod
+    def _refund_succeeds(tx: Tx, refund: StripeObject) -> None:
+        txn = objects.balance_transaction(
+            refund["id"], -refund["amount"], refund["currency"], type_="refund"
+        )
+        refund.update(status="succeeded", balance_transaction=tx.put(txn)["id"])
+
+    def _save_refund(self, tx: Tx, refund: StripeObject) -> StripeObject:
+        """Store ``refund`` and bring its charge's refund totals up to date; returns the charge."""
+        tx.put(refund)
+        charge = self._load(tx, "charge", refund["charge"])
+        refunds = tx.list_objects("refund", {"charge": charge["id"]})
+        refunding = sum(r["amount"] for r in refunds if r["status"] in _REFUNDING)
+        charge.update(amount_refunded=refunding, refunded=refunding == charge["amount"])
+        charge["refunds"]["data"] = refunds
+        return tx.put(charge)
+
+    @staticmethod
+    def _refund_updated(tx: Tx, refund: StripeObject) -> None:
+        tx.emit("refund.updated", refund)
+        tx.emit("charge.refund.updated", refund)  # the legacy event, sent on later changes only
+
     # ------------------------------------------ a payment's state machine
 
     def _confirm(
@@ -517,7 +723,7 @@ class Emulator:
         intent.update(payment_method=method["id"], last_payment_error=None, next_action=None)
         if processing:
             return self._transition(tx, intent, "processing", "payment_intent.processing")
-        behaviour = objects.card_behaviour(method)
+        behaviour = objects.card_behaviour(method["card"])
         if behaviour == REQUIRES_3DS and _bool(params, "off_session"):
             behaviour = AUTHENTICATION_REQUIRED
         if behaviour == REQUIRES_3DS:
@@ -557,7 +763,13 @@ class Emulator:
     ) -> StripeObject:
         charge = objects.charge(intent, method, decline=None, three_d_secure=three_d_secure)
         balance = tx.put(
-            objects.balance_transaction(charge["id"], charge["amount"], charge["currency"])
+            objects.balance_transaction(
+                charge["id"],
+                charge["amount"],
+                charge["currency"],
+                type_="charge",
+                fee=objects.card_fee(charge["amount"]),
+            )
         )
         charge["balance_transaction"] = balance["id"]
         tx.put(charge)
@@ -663,6 +875,59 @@ class Emulator:
                 self._decline(tx, intent, method, GENERIC_DECLINE)
 
         return self._act(payment_intent_id, act)
+
+    # ------------------------------------ Stripe's own moves, the Dashboard
+
+    def advance_refunds(self) -> list[dict[str, Any]]:
+        """Move every refund that has a later state one step on, oldest first.
+
+        A pending refund succeeds (``refund.updated``, ``charge.refund.updated``,
+        ``charge.refunded``); a succeeded refund of the refund-fails test card
+        fails with ``expired_or_canceled_card``, its amount going back to the
+        balance and to the charge (``refund.failed``, ``refund.updated``,
+        ``charge.refund.updated``). Returns the refunds changed, as they are now.
+        """
+        changed = []
+        with self._store.transaction() as tx:
+            for refund in reversed(tx.list_objects("refund")):
+                charge = self._load(tx, "charge", refund["charge"])
+                behaviour = objects.card_behaviour(charge["payment_method_details"]["card"])
+                if refund["status"] == "pending":
+                    self._refund_succeeds(tx, refund)
+                    charge = self._save_refund(tx, refund)
+                    self._refund_updated(tx, refund)
+                    tx.emit("charge.refunded", charge)
+                elif refund["status"] == "succeeded" and behaviour == REFUND_FAILS:
+                    txn = objects.balance_transaction(
+                        refund["id"], refund["amount"], refund["currency"], type_="refund_failure"
+                    )
+                    refund.update(
+                        status="failed",
+                        failure_reason="expired_or_canceled_card",
+                        failure_balance_transaction=tx.put(txn)["id"],
+                    )
+                    self._save_refund(tx, refund)
+                    tx.emit("refund.failed", refund)
+                    self._refund_updated(tx, refund)
+                else:
+                    continue
+                changed.append(refund)
+        return changed
+
+    def dashboard_refund(
+        self, payment_intent_id: str, amount: int | None = None, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Refund as from the Stripe Dashboard: the API's checks, effects and events, the
+        events with ``request`` ``{"id": None, "idempotency_key": None}`` as no API
+        request made them. Returns ``{"refund": ..., "error": <Stripe error or None>}``.
+        """
+        params = {"payment_intent": payment_intent_id, "amount": amount, "reason": reason}
+        with self._store.transaction() as tx:
+            try:
+                refund = self._create_refund(tx, {k: v for k, v in params.items() if v is not None})
+            except ApiError as exc:
+                return {"refund": None, "error": exc.error}
+        return {"refund": refund, "error": None}
 
     def _act(
         self, intent_id: str, action: Callable[[Tx], None], request_id: str | None = None

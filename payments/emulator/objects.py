@@ -63,6 +63,9 @@ AUTHENTICATION_REQUIRED = Decline(
     "Your card was declined. This transaction requires authentication.",
 )
 REQUIRES_3DS = "requires_3ds"
+# These two pay like any card; only their refunds differ.
+REFUND_PENDING = "refund_pending"  # refunds start pending, succeed later
+REFUND_FAILS = "refund_fails"  # refunds start succeeded, fail later (expired_or_canceled_card)
 
 # Stripe's documented test cards; any other Luhn-valid number succeeds.
 TEST_CARDS: dict[str, Decline | str] = {
@@ -71,6 +74,8 @@ TEST_CARDS: dict[str, Decline | str] = {
         "card_declined", "insufficient_funds", "Your card has insufficient funds."
     ),
     "4000002500003155": REQUIRES_3DS,
+    "4000000000007726": REFUND_PENDING,
+    "4000000000005126": REFUND_FAILS,
 }
 # Test PaymentMethod ids Stripe accepts wherever a PaymentMethod id is taken.
 TEST_PAYMENT_METHODS = {
@@ -78,6 +83,8 @@ TEST_PAYMENT_METHODS = {
     "pm_card_chargeDeclined": "4000000000000002",
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_authenticationRequired": "4000002500003155",
+    "pm_card_pendingRefund": "4000000000007726",
+    "pm_card_refundFail": "4000000000005126",
 }
 
 
@@ -91,9 +98,13 @@ def card_fingerprint(number: str) -> str:
 _BEHAVIOUR_BY_FINGERPRINT = {card_fingerprint(n): b for n, b in TEST_CARDS.items()}
 
 
-def card_behaviour(payment_method: dict[str, Any]) -> Decline | str | None:
-    """A Decline, REQUIRES_3DS, or None when the card simply pays."""
-    return _BEHAVIOUR_BY_FINGERPRINT.get(payment_method["card"]["fingerprint"])
+def card_behaviour(card: dict[str, Any]) -> Decline | str | None:
+    """A Decline, REQUIRES_3DS, a REFUND_* behaviour, or None when the card simply pays.
+
+    ``card`` is a PaymentMethod's ``card`` or a charge's ``payment_method_details.card``:
+    both carry the fingerprint, so a charge remembers how its refunds behave.
+    """
+    return _BEHAVIOUR_BY_FINGERPRINT.get(card["fingerprint"])
 
 
 def luhn_valid(number: str) -> bool:
@@ -115,6 +126,31 @@ def card_brand(number: str) -> str:
     if number.startswith(("6011", "65")):
         return "discover"
     return "unknown"
+
+
+# ------------------------------------------------------------------ money
+
+# Amounts in these currencies are in whole units (Stripe's list).
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+)
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
+
+
+def card_fee(amount: int) -> int:
+    """Stripe's standard card fee, 2.9% + 30, rounded half up to the minor unit.
+
+    An emulator choice for every currency alike: zero-decimal ones (jpy) pay
+    2.9% + 30 of their whole units, where Stripe prices them per country.
+    """
+    return (amount * 29 + 500) // 1000 + 30
+
+
+def format_amount(amount: int, currency: str) -> str:
+    """As Stripe writes an amount in a message: ``$12.00``, ``€0.50``, ``¥1200``."""
+    value = str(amount) if currency in ZERO_DECIMAL_CURRENCIES else f"{amount / 100:.2f}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
 
 
 # --------------------------------------------------------------- builders
@@ -249,6 +285,7 @@ def charge(
         livemode=False,
         amount=intent["amount"],
         amount_captured=0 if decline else intent["amount"],
+        amount_refunded=0,
         balance_transaction=None,
         billing_details=copy.deepcopy(method["billing_details"]),
         captured=not decline,
@@ -277,6 +314,7 @@ def charge(
         payment_method=method["id"],
         receipt_email=intent["receipt_email"],
         receipt_url=None,
+        refunded=False,
         refunds={
             "data": [],
             "has_more": False,
@@ -291,21 +329,86 @@ def charge(
     return obj
 
 
-def balance_transaction(charge_id: str, amount: int, currency: str) -> dict[str, Any]:
+def balance_transaction(
+    source: str, amount: int, currency: str, *, type_: str, fee: int = 0
+) -> dict[str, Any]:
+    """A ledger entry of ``type_`` ("charge", "refund" or "refund_failure", also its
+    reporting_category) for the object ``source``.
+
+    Available at once, where Stripe holds card funds pending for a few days:
+    the emulator has no payouts, and an immediately available balance is what
+    a test wants to see.
+    """
     obj = template("balance_transaction")
     created = now()
+    fee_details = [
+        {
+            "amount": fee,
+            "application": None,
+            "currency": currency,
+            "description": "Stripe processing fees",
+            "type": "stripe_fee",
+        }
+    ]
     obj.update(
         id=new_id("txn"),
         amount=amount,
-        available_on=created + 2 * 86400,
+        available_on=created,
         created=created,
         currency=currency,
         description=None,
-        fee=0,
-        fee_details=[],
-        net=amount,
-        source=charge_id,
+        fee=fee,
+        fee_details=fee_details if fee else [],
+        net=amount - fee,
+        reporting_category=type_,
+        source=source,
+        status="available",
+        type=type_,
+    )
+    return obj
+
+
+def refund(
+    charge: dict[str, Any], amount: int, reason: str | None, metadata: dict[str, str]
+) -> dict[str, Any]:
+    """A card refund of ``charge``, ``pending`` until the caller decides."""
+    obj = template("refund")
+    obj.update(
+        id=new_id("re"),
+        amount=amount,
+        balance_transaction=None,
+        charge=charge["id"],
+        created=now(),
+        currency=charge["currency"],
+        customer=charge["customer"],
+        customer_account=None,
+        destination_details={"card": {"type": "refund"}, "type": "card"},
+        failure_balance_transaction=None,
+        failure_reason=None,
+        metadata=metadata,
+        payment_intent=charge["payment_intent"],
+        payment_method=charge["payment_method"],
+        reason=reason,
+        receipt_number=None,
+        source_transfer_reversal=None,
         status="pending",
+        transfer_reversal=None,
+    )
+    return obj
+
+
+def balance(available: dict[str, int]) -> dict[str, Any]:
+    """The account's balance from the sum of nets per currency; nothing is ever pending."""
+    currencies = sorted(available)
+    obj = template("balance")
+    obj.update(
+        available=[
+            {"amount": available[c], "currency": c, "source_types": {"card": available[c]}}
+            for c in currencies
+        ],
+        connect_reserved=[{"amount": 0, "currency": c} for c in currencies],
+        livemode=False,
+        pending=[{"amount": 0, "currency": c, "source_types": {"card": 0}} for c in currencies],
     )
     return obj
 

@@ -116,6 +116,41 @@ class Tx:
         )
         return [json.loads(row[0]) for row in rows]
 
+    def list_objects(
+        self,
+        type_: str,
+        filters: dict[str, str] | None = None,
+        *,
+        limit: int = -1,
+        starting_after: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Objects of ``type_`` whose top-level fields equal ``filters``, newest first.
+
+        Newest by rowid, which an update keeps: the order of creation, finer
+        than ``created``'s seconds. ``limit`` -1 is SQLite's "no limit".
+        """
+        clauses = ["type = ?"]
+        args: list[str | int] = [type_]
+        for field, value in (filters or {}).items():
+            clauses.append("json_extract(json, ?) = ?")
+            args += [f"$.{field}", value]
+        if starting_after is not None:
+            clauses.append("rowid < (SELECT rowid FROM objects WHERE id = ?)")
+            args.append(starting_after)
+        rows = self._conn.execute(
+            f"SELECT json FROM objects WHERE {' AND '.join(clauses)} ORDER BY rowid DESC LIMIT ?",
+            (*args, limit),
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def net_by_currency(self) -> dict[str, int]:
+        """The sum of the balance transactions' nets, per currency."""
+        rows = self._conn.execute(
+            "SELECT json_extract(json, '$.currency'), SUM(json_extract(json, '$.net'))"
+            " FROM objects WHERE type = 'balance_transaction' GROUP BY 1"
+        )
+        return {currency: int(net) for currency, net in rows}
+
     def record_delivery(self, event_id: str, *, delivered: bool) -> None:
         if delivered:  # Stripe's count of endpoints still to receive it
             self._conn.execute(

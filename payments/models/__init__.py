@@ -1,6 +1,8 @@
 from .catalog import Price, Tier
 from .customer import Customer
-from .payment import Payment, PaymentStatus, Refund
+from .ledger import Transaction
+from .payment import Payment, PaymentStatus
+from .refund import Refund
 from .webhook import WebhookEvent
 
-__all__ = ["Customer", "Payment", "PaymentStatus", "Price", "Refund", "Tier", "WebhookEvent"]
+__all__ = ["Customer", "Payment", "PaymentStatus", "Price", "Refund", "Tier", "Transaction", "WebhookEvent"]

@@ -141,35 +141,20 @@ class Payment(models.Model):
         return changed
 
 
-class Refund(models.Model):
-    """Money given back on a payment. Filled by the refunds work; Payment.refunds reads it."""
+    def apply_refunded_amount(self, amount_refunded: int) -> bool:
+        """Follow the sum of succeeded refunds: PARTIALLY_REFUNDED, REFUNDED, or
+        back to SUCCEEDED when a refund failed. Only for a payment that took money."""
+        if self.status not in REFUNDABLE_STATES:
+            return False
+        if amount_refunded >= self.amount:
+            status = PaymentStatus.REFUNDED
+        elif amount_refunded > 0:
+            status = PaymentStatus.PARTIALLY_REFUNDED
+        else:
+            status = PaymentStatus.SUCCEEDED
+        changed = (status, amount_refunded) != (self.status, self.amount_refunded)
+        self.status, self.amount_refunded = status, min(amount_refunded, self.amount)
+        return changed
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        REQUIRES_ACTION = "requires_action"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        CANCELED = "canceled"
 
-    class Reason(models.TextChoices):
-        DUPLICATE = "duplicate"
-        FRAUDULENT = "fraudulent"
-        REQUESTED_BY_CUSTOMER = "requested_by_customer"
-        OTHER = "other"
-
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    amount = models.PositiveIntegerField()
-    currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING)
-    reason = models.CharField(max_length=32, choices=Reason.choices, null=True, blank=True)
-    description = models.TextField(blank=True, default="")
-    failure_reason = models.CharField(max_length=100, blank=True, default="")
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
+REFUNDABLE_STATES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})

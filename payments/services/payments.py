@@ -14,15 +14,15 @@ from payments.errors import (
     IdempotencyConflict,
     InvalidInput,
     NotFound,
-    PaymentsDisabled,
     PriceInactive,
-    Unauthenticated,
     WrongPriceType,
 )
 from payments.live import publish_payment_change
 from payments.models import Payment, PaymentStatus, Price
 from payments.models.payment import OPEN
 from payments.selectors import parse_uuid, payment_get_for_viewer
+from payments.services import fulfilment, ledger, refunds
+from payments.services.access import require_payments_enabled, require_user
 from payments.services.customers import customer_get_or_create
 
 logger = logging.getLogger(__name__)
@@ -43,11 +43,6 @@ class PaymentIntentResult:
 
 class AmountMismatch(Exception):
     """Stripe reports a succeeded amount other than the one we asked for."""
-
-
-def _require_user(user) -> None:
-    if user is None or not user.is_authenticated:
-        raise Unauthenticated("Log in first.")
 
 
 def _price_for_payment(price_id: str) -> Price:
@@ -91,10 +86,8 @@ def create_payment_intent(
     reached the Payment stays PENDING without an intent, and the retry finishes
     it with that same key.
     """
-    _require_user(user)
-    config = get_config()
-    if not config.enabled:
-        raise PaymentsDisabled("Payments are switched off.")
+    require_user(user)
+    require_payments_enabled()
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
         raise InvalidInput("idempotencyKey must be 1 to 255 characters.", field="idempotencyKey")
     fingerprint = _fingerprint(str(price_id), payable)
@@ -222,28 +215,18 @@ def apply_payment_intent(*, intent: gateway.PaymentIntentData, snapshot_at: int)
             payment.save()
         if changed:
             if payment.status == PaymentStatus.SUCCEEDED and previous != PaymentStatus.SUCCEEDED:
-                _fulfil(payment)
+                if intent.latest_charge:
+                    ledger.record_charge(payment=payment, charge_id=intent.latest_charge)
+                fulfilment.fulfil(payment)
+                # Refunds can be told before the success they refund (events come in any order).
+                refunds.sync_refunded_amount(payment)
             publish_payment_change(payment, previous_status=previous)
         return payment
 
 
-def _fulfil(payment: Payment) -> None:
-    if not payment.payable_type:
-        return
-    adapter = payables.get_adapter(payment.payable_type)
-    if adapter is None:
-        logger.error("payment %s paid for unknown payable type %r", payment.pk, payment.payable_type)
-        return
-    obj = adapter.get_for_update(payment.payable_id)
-    if obj is None:
-        logger.error("payment %s paid for missing %s %s", payment.pk, payment.payable_type, payment.payable_id)
-        return
-    adapter.fulfil(obj, payment)
-
-
 def refresh_payment(*, user, payment_id: str) -> Payment:
     """Re-read the payment's PaymentIntent from Stripe and apply it (a late webhook)."""
-    _require_user(user)
+    require_user(user)
     payment = payment_get_for_viewer(user=user, payment_id=payment_id)
     if payment is None:
         raise NotFound("No such payment.", field="id")

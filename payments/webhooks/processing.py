@@ -13,7 +13,7 @@ from django.utils import timezone as dj_timezone
 
 from payments.gateway import WebhookEventData
 from payments.models import WebhookEvent
-from payments.webhooks import payment_intent
+from payments.webhooks import payment_intent, refunds
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -21,6 +21,7 @@ Handler = Callable[[WebhookEventData], None]
 
 HANDLERS: dict[str, Handler] = {
     **payment_intent.HANDLERS,
+    **refunds.HANDLERS,
 }
 
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)

@@ -1,4 +1,5 @@
-"""Play the customer's browser and bank against the built-in Stripe emulator.
+"""Play the customer's browser and bank, and the Stripe Dashboard, against the
+built-in Stripe emulator.
 
 Run from a second terminal next to ``manage.py runserver``: each action
 changes Stripe's state (the emulator's database file the server shares), then
@@ -14,10 +15,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments.conf import get_config
 from payments.emulator import Emulator, get_emulator
+from payments.emulator.objects import format_amount
 
 
 class Command(BaseCommand):
-    help = "Pay, authenticate or settle a payment in the Stripe emulator and deliver its webhooks."
+    help = (
+        "Pay, authenticate, settle or refund a payment in the Stripe emulator, or move refunds"
+        " on, and deliver the webhooks."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -36,6 +41,15 @@ class Command(BaseCommand):
             action = actions.add_parser(name, help=help_text)
             action.add_argument("payment", help="PaymentIntent id (pi_...) or Payment id")
             action.add_argument("--fail", action="store_true", help="make it fail")
+        refund = actions.add_parser("refund", help="Refund a payment, as from the Dashboard.")
+        refund.add_argument("payment", help="PaymentIntent id (pi_...) or Payment id")
+        refund.add_argument("--amount", type=int, help="in minor units; default: all not refunded")
+        refund.add_argument("--reason", help="duplicate, fraudulent or requested_by_customer")
+        refunds = actions.add_parser("refunds", help="Stripe's later moves on refunds.")
+        refunds_actions = refunds.add_subparsers(dest="refunds_action", required=True)
+        refunds_actions.add_parser(
+            "advance", help="Pending refunds succeed; those of the refund-fails card fail."
+        )
         actions.add_parser("deliver", help="Deliver pending webhook events.")
         events = actions.add_parser("events", help="List recent events.")
         events.add_argument("--limit", type=int, default=20)
@@ -50,7 +64,19 @@ class Command(BaseCommand):
         if action == "events":
             self._list_events(emulator, options["limit"])
             return
-        if action != "deliver":
+        if action == "refund":
+            intent_id = self._payment_intent_id(options["payment"])
+            result = emulator.dashboard_refund(intent_id, options["amount"], options["reason"])
+            if result["error"]:
+                raise CommandError(result["error"]["message"])
+            self._report_refund(result["refund"])
+        elif action == "refunds":
+            changed = emulator.advance_refunds()
+            for refund in changed:
+                self._report_refund(refund)
+            if not changed:
+                self.stdout.write("No refund to advance.")
+        elif action != "deliver":
             intent_id = self._payment_intent_id(options["payment"])
             if action == "pay":
                 result = emulator.pay(intent_id, options["card"], processing=options["processing"])
@@ -91,6 +117,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING(f"  payment failed: {reason}: {failure['message']}")
             )
+
+    def _report_refund(self, refund: dict[str, Any]) -> None:
+        amount = format_amount(refund["amount"], refund["currency"])
+        line = f"Refund {refund['id']} of {refund['payment_intent']}, {amount}: {refund['status']}"
+        if refund["failure_reason"]:
+            self.stdout.write(self.style.WARNING(f"{line} ({refund['failure_reason']})"))
+        else:
+            self.stdout.write(line)
 
     def _deliver(self, emulator: Emulator) -> None:
         results = emulator.deliver_pending()

@@ -142,9 +142,9 @@ def test_missing_objects_and_unknown_urls(api):
         "message": "No such payment_intent: 'pi_x'",
         "request_log_url": f"https://dashboard.stripe.com/test/logs/{response.headers['Request-Id']}",
     }
-    unknown = api.get("/v1/refunds/re_1")
+    unknown = api.get("/v1/disputes/dp_1")
     assert unknown.status == 404
-    assert unknown.error["message"] == "Unrecognized request URL (GET: /v1/refunds/re_1)."
+    assert unknown.error["message"] == "Unrecognized request URL (GET: /v1/disputes/dp_1)."
     assert api.request("DELETE", "/v1/customers/cus_1").status == 404
 
 

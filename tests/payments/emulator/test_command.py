@@ -156,3 +156,62 @@ def test_refuses_a_real_stripe_account(configured, settings):
     settings.STRIPE_SECRET_KEY = "sk_test_real_account"
     with pytest.raises(CommandError, match="emulator is not in use"):
         run("deliver")
+
+
+# ------------------------------------------------------------- refunds
+
+
+def test_refund_as_from_the_dashboard_delivers_its_events(configured, endpoint):
+    intent_id = new_intent(configured)
+    run("pay", intent_id)
+    endpoint.received.clear()
+    output = run("refund", intent_id, "--amount", "300", "--reason", "duplicate")
+    delivered = [json.loads(body) for body, _ in endpoint.received]
+    assert [event["type"] for event in delivered] == ["refund.created", "charge.refunded"]
+    assert all(event["request"] == {"id": None, "idempotency_key": None} for event in delivered)
+    refund = delivered[0]["data"]["object"]
+    assert refund["reason"] == "duplicate"
+    assert f"Refund {refund['id']} of {intent_id}, €3.00: succeeded" in output
+    assert "refund.created -> 200" in output and "charge.refunded -> 200" in output
+    assert "€6.00: succeeded" in run("refund", intent_id)
+
+
+def test_refund_errors_fail_the_command(configured):
+    intent_id = new_intent(configured)
+    with pytest.raises(CommandError, match="does not have a successful charge to refund"):
+        run("refund", intent_id)
+    run("pay", intent_id)
+    with pytest.raises(CommandError, match=r"Refund amount \(€10.00\) is greater"):
+        run("refund", intent_id, "--amount", "1000")
+    with pytest.raises(CommandError, match="Invalid reason"):
+        run("refund", intent_id, "--reason", "bored")
+
+
+@pytest.mark.django_db
+def test_refund_by_our_payment_id(configured, django_user_model):
+    from payments.models import Payment
+
+    intent_id = new_intent(configured)
+    run("pay", intent_id)
+    user = django_user_model.objects.create(username="refunded")
+    payment = Payment.objects.create(
+        user=user, amount=900, currency="eur", stripe_payment_intent_id=intent_id
+    )
+    assert f"of {intent_id}, €9.00: succeeded" in run("refund", str(payment.id))
+
+
+def test_refunds_advance(configured, endpoint):
+    assert "No refund to advance." in run("refunds", "advance")
+    pending_id, failing_id = new_intent(configured), new_intent(configured)
+    run("pay", pending_id, "--card", "4000000000007726")
+    run("pay", failing_id, "--card", "4000000000005126")
+    assert ": pending" in run("refund", pending_id)
+    assert ": succeeded" in run("refund", failing_id)
+    output = run("refunds", "advance")
+    assert f"of {failing_id}, €9.00: failed (expired_or_canceled_card)" in output
+    assert f"of {pending_id}, €9.00: succeeded" in output
+    for event_type in ("refund.failed", "refund.updated", "charge.refund.updated"):
+        assert f"{event_type} -> 200" in output
+    assert "charge.refunded -> 200" in output
+    assert all(stored.delivered for stored in configured.events())
+    assert "No refund to advance." in run("refunds", "advance")

@@ -61,3 +61,24 @@ def test_faults_match_their_path_prefix_only(api, emulator):
 def test_unknown_fault_kind(emulator):
     with pytest.raises(ValueError):
         emulator.inject_fault("teapot")
+
+
+def test_a_refund_whose_answer_was_lost_is_replayed_not_repeated(api, emulator):
+    intent = api.payment_intent(payment_method="pm_card_visa", confirm=True)
+    params = {"payment_intent": intent["id"], "amount": 500}
+    emulator.inject_fault("timeout", path_prefix="/v1/refunds")
+    with pytest.raises(EmulatorConnectionError):
+        api.post("/v1/refunds", params, idempotency_key="refund-k")
+    retried = api.post("/v1/refunds", params, idempotency_key="refund-k")
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert [r["id"] for r in api.get("/v1/refunds").body["data"]] == [retried.body["id"]]
+    assert api.get(f"/v1/charges/{intent['latest_charge']}").body["amount_refunded"] == 500
+
+
+def test_faults_reach_the_ledger_endpoints(api, emulator):
+    emulator.inject_fault("connection_error", path_prefix="/v1/refunds")
+    with pytest.raises(EmulatorConnectionError):
+        api.post("/v1/refunds", {"payment_intent": "pi_x"})
+    emulator.inject_fault("429", path_prefix="/v1/balance")
+    assert api.get("/v1/balance_transactions").status == 429
+    assert api.get("/v1/balance").status == 200

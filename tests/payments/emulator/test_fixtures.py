@@ -29,6 +29,7 @@ def test_vendored_fixtures_are_stripes():
     shared = json.loads(SHARED_FIXTURES.read_text())["resources"]
     vendored = json.loads(VENDORED.read_text())["resources"]
     assert {name: shared[name] for name in vendored} == vendored
+    assert {"balance", "balance_transaction", "charge", "refund"} <= vendored.keys()
     assert (REPO / "payments" / "emulator" / "STRIPE_FIXTURES_LICENSE").exists()
 
 
@@ -41,6 +42,10 @@ def test_objects_have_every_key_of_stripes_examples(api, emulator):
     intent = api.payment_intent(customer=customer["id"], payment_method=method["id"], confirm=True)
     declined = api.payment_intent(payment_method="pm_card_chargeDeclined", confirm=False)
     failure = api.post(f"/v1/payment_intents/{declined['id']}/confirm").error
+    refund = api.post("/v1/refunds", {"payment_intent": intent["id"], "amount": 100}).body
+    failing = api.payment_intent(payment_method="pm_card_refundFail", confirm=True)
+    api.post("/v1/refunds", {"payment_intent": failing["id"]})
+    [failed] = emulator.advance_refunds()
     events = api.get("/v1/events", {"limit": 100}).body["data"]
     objects = {
         "customer": [customer],
@@ -51,8 +56,12 @@ def test_objects_have_every_key_of_stripes_examples(api, emulator):
             emulator.retrieve(failure["charge"]),
         ],
         "balance_transaction": [
-            emulator.retrieve(emulator.retrieve(intent["latest_charge"])["balance_transaction"])
+            emulator.retrieve(emulator.retrieve(intent["latest_charge"])["balance_transaction"]),
+            emulator.retrieve(refund["balance_transaction"]),
+            emulator.retrieve(failed["failure_balance_transaction"]),
         ],
+        "refund": [refund, failed],
+        "balance": [api.get("/v1/balance").body],
         "event": events,
     }
     for resource, found in objects.items():

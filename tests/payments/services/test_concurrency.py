@@ -93,3 +93,34 @@ def test_concurrent_deliveries_of_one_event_change_the_ledger_once(sale):
     payment.refresh_from_db()
     event.refresh_from_db()
     assert payment.status == "succeeded" and event.is_active
+
+
+def test_concurrent_refunds_never_exceed_the_payment(sale, emulator, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from payments.errors import NotRefundable, RefundExceedsRemaining
+    from payments.models import Refund
+    from payments.services.refunds import refund_payment
+
+    user, event, price = sale
+    result = create_payment_intent(user=user, price_id=str(price.pk), payable=PayableRef("event", str(event.pk)))
+    emulator.pay(result.payment.stripe_payment_intent_id)
+    from payments import gateway
+    from payments.services.payments import apply_payment_intent
+
+    apply_payment_intent(intent=gateway.retrieve_payment_intent(result.payment.stripe_payment_intent_id), snapshot_at=0)
+    staff = django_user_model.objects.create_user("cashier", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="add_refund", content_type__app_label="payments"))
+
+    def attempt(i):
+        try:
+            return refund_payment(actor=staff, payment_id=str(result.payment.pk), amount=1000).refund.amount
+        except (RefundExceedsRemaining, NotRefundable) as exc:
+            return exc.code.name
+
+    outcomes = run_concurrently(10, attempt)
+    assert sorted(o for o in outcomes if isinstance(o, int)) == [1000, 1000]  # 2999 holds two refunds of 1000
+    assert sum(Refund.objects.values_list("amount", flat=True)) == 2000
+    assert len([e for e in emulator.events() if e.event["type"] == "refund.created"]) == 2
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount_refunded) == ("partially_refunded", 2000)
