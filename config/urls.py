@@ -4,6 +4,7 @@ from django.urls import path
 from django.views.decorators.csrf import ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
 
+from payments.health import healthz
 from payments.webhooks.views import stripe_webhook
 from schema.schema import schema
 
@@ -30,4 +31,5 @@ urlpatterns = [
         ensure_csrf_cookie(ProjectGraphQLView.as_view(schema=schema)),
     ),
     path("api/payments/webhook/", stripe_webhook, name="stripe-webhook"),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -1,0 +1,465 @@
+"""The Django admin for payments: the catalog is editable; the ledger (what
+Stripe and our webhooks wrote) can be read, searched and acted on through the
+use cases, never edited by hand.
+
+List pages run a fixed number of queries whatever their length
+(``list_select_related``; anything needing a query per row is on the detail
+page only). Actions call the same services as the API and show a
+``PaymentsError``'s message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Model
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from payments.errors import PaymentsError
+from payments.gateway import WebhookEventData
+from payments.models import Customer, Payment, Price, Refund, Tier, Transaction, WebhookEvent
+from payments.money import format_amount
+from payments.selectors import parse_uuid
+from payments.services.payments import refresh_payment
+from payments.services.refunds import refund_payment
+from payments.webhooks.processing import process_event
+
+# ------------------------------------------------------------------ helpers
+
+
+def admin_link(obj: Model | None, text: Any = None):
+    """A link to ``obj``'s admin page (plain text when its model has no admin)."""
+    if obj is None:
+        return "-"
+    label = obj if text is None else text
+    try:
+        url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return str(label)
+    return format_html('<a href="{}">{}</a>', url, label)
+
+
+def changelist_link(model: type[Model], text: str, **params: Any):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(params), text)
+
+
+def pre(text: str):
+    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text) if text else "-"
+
+
+def error_text(exc: Exception) -> str:
+    """What to show for a failure: a PaymentsError's message, else the exception's
+    type and first line (the traceback stays in logs / on the event)."""
+    if isinstance(exc, PaymentsError):
+        return exc.message
+    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
+
+
+def event_data_from_payload(payload: Mapping[str, Any]) -> WebhookEventData:
+    """A stored event's payload back into what ``gateway.parse_webhook`` builds
+    from a verified delivery (the signature was checked when it was stored)."""
+    obj = payload["data"]["object"]
+    if not isinstance(obj, Mapping):
+        raise ValueError("data.object is not an object")
+    return WebhookEventData(
+        id=str(payload["id"]),
+        type=str(payload["type"]),
+        created=int(payload["created"]),
+        livemode=bool(payload.get("livemode", False)),
+        api_version=str(payload.get("api_version") or ""),
+        object=obj,
+        payload=payload,
+    )
+
+
+def payment_intent_id_of(payload: Mapping[str, Any]) -> str | None:
+    """The PaymentIntent an event is about: data.object.id for a PaymentIntent,
+    else the object's ``payment_intent`` (a refund, a charge)."""
+    obj = (payload.get("data") or {}).get("object") or {}
+    if not isinstance(obj, Mapping):
+        return None
+    if obj.get("object") == "payment_intent":
+        return obj.get("id")
+    pi = obj.get("payment_intent")
+    return pi.get("id") if isinstance(pi, Mapping) else pi
+
+
+class MoneyColumns:
+    """``money(obj, field)``: an amount in minor units shown in the row's currency."""
+
+    @staticmethod
+    def money(obj, field: str) -> str:
+        value = getattr(obj, field)
+        return "-" if value is None else format_amount(value, obj.currency)
+
+
+class LedgerAdmin(MoneyColumns, admin.ModelAdmin):
+    """Rows written by the payments code from what Stripe says: viewable (with
+    the view permission), never added, changed or deleted by hand."""
+
+    # A UUID typed in the search box finds rows by this lookup (our payment id).
+    uuid_search_lookup: str | None = None
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        pk = parse_uuid(search_term.strip()) if self.uuid_search_lookup else None
+        if pk is not None:
+            return queryset.filter(**{self.uuid_search_lookup: pk}), False
+        return super().get_search_results(request, queryset, search_term)
+
+
+class ReadOnlyInline(MoneyColumns, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# ------------------------------------------------------------------ catalog
+
+
+class PriceDisplay:
+    @admin.display(description="Display")
+    def display(self, obj):
+        """Price.display, e.g. "€9.99" or "€19.99 / month" (nothing yet on an unsaved row)."""
+        return obj.display if obj.pk and obj.unit_amount is not None and obj.currency else "-"
+
+
+class PriceInline(PriceDisplay, admin.TabularInline):
+    model = Price
+    extra = 0
+    fields = ("currency", "unit_amount", "display", "type", "interval", "interval_count", "active", "stripe_price_id")
+    readonly_fields = ("display",)
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "position", "active", "stripe_product_id")
+    list_filter = ("active",)
+    search_fields = ("name", "slug", "stripe_product_id")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = (PriceInline,)
+
+
+@admin.register(Price)
+class PriceAdmin(PriceDisplay, admin.ModelAdmin):
+    list_display = ("__str__", "display", "tier", "type", "currency", "active", "stripe_price_id")
+    list_filter = ("active", "type", "currency", "tier")
+    list_select_related = ("tier",)
+    search_fields = ("stripe_price_id", "tier__name", "tier__slug")
+    readonly_fields = ("display",)
+
+
+# ------------------------------------------------------------------- ledger
+
+
+@admin.register(Customer)
+class CustomerAdmin(LedgerAdmin):
+    list_display = ("stripe_customer_id", "user_link", "email", "created_at")
+    list_filter = ("created_at",)
+    list_select_related = ("user",)
+    search_fields = ("stripe_customer_id", "user__email", "user__username")
+    date_hierarchy = "created_at"
+    fields = ("stripe_customer_id", "user_link", "email", "payments_link", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="User", ordering="user__username")
+    def user_link(self, obj):
+        return admin_link(obj.user, obj.user.get_username())
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="Payments")
+    def payments_link(self, obj):
+        return changelist_link(Payment, "Payments of this customer", user__id__exact=obj.user_id)
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("stripe_refund_id", "amount_display", "status", "reason", "failure_reason", "requested_by", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj):
+        return self.money(obj, "amount")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("requested_by")
+
+
+class TransactionInline(ReadOnlyInline):
+    model = Transaction
+    fk_name = "payment"
+    fields = ("stripe_balance_transaction_id", "type", "gross_display", "fee_display", "net_display", "refund", "occurred_at")
+    readonly_fields = fields
+
+    @admin.display(description="Gross")
+    def gross_display(self, obj):
+        return self.money(obj, "gross")
+
+    @admin.display(description="Fee")
+    def fee_display(self, obj):
+        return self.money(obj, "fee")
+
+    @admin.display(description="Net")
+    def net_display(self, obj):
+        return self.money(obj, "net")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("refund")
+
+
+@admin.register(Payment)
+class PaymentAdmin(LedgerAdmin):
+    list_display = (
+        "id", "created_at", "user_link", "tier", "amount_display", "refunded_display", "status",
+        "stripe_payment_intent_id",
+    )
+    list_filter = ("status", "currency", "created_at", "tier")
+    list_select_related = ("user", "tier")
+    search_fields = (
+        "stripe_payment_intent_id", "user__email", "user__username", "user__stripe_customer__stripe_customer_id",
+    )
+    uuid_search_lookup = "pk"
+    date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("id", "status", "amount_display", "refunded_display", "currency", "created_at", "updated_at")}),
+        ("Who and what", {"fields": ("user_link", "price_link", "tier_link", "payable")}),
+        ("Stripe", {"fields": ("stripe_payment_intent_id", "webhook_events_link", "stripe_snapshot_at")}),
+        ("Last failure", {"fields": ("failure_code", "failure_message", "failure_at")}),
+        ("Request", {"fields": ("idempotency_key", "request_fingerprint")}),
+    )
+    readonly_fields = (
+        "amount_display", "refunded_display", "user_link", "price_link", "tier_link", "payable", "webhook_events_link",
+    )
+    inlines = (RefundInline, TransactionInline)
+    actions = ("refresh_from_stripe", "refund_in_full")
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return self.money(obj, "amount")
+
+    @admin.display(description="Refunded", ordering="amount_refunded")
+    def refunded_display(self, obj):
+        return self.money(obj, "amount_refunded") if obj.amount_refunded else "-"
+
+    @admin.display(description="User", ordering="user__email")
+    def user_link(self, obj):
+        return admin_link(obj.user, obj.user.email or obj.user.get_username())
+
+    @admin.display(description="Price")
+    def price_link(self, obj):
+        return admin_link(obj.price)
+
+    @admin.display(description="Tier")
+    def tier_link(self, obj):
+        return admin_link(obj.tier)
+
+    @admin.display(description="Payable")
+    def payable(self, obj):
+        return f"{obj.payable_type} {obj.payable_id}" if obj.payable_type else "-"
+
+    @admin.display(description="Webhook events")
+    def webhook_events_link(self, obj):
+        if not obj.stripe_payment_intent_id:
+            return "-"
+        return changelist_link(WebhookEvent, "Events mentioning this PaymentIntent", q=obj.stripe_payment_intent_id)
+
+    # ---------------------------------------------------------- actions
+
+    @admin.action(description="Refresh from Stripe")
+    def refresh_from_stripe(self, request, queryset):
+        """Re-read each PaymentIntent and apply it (a webhook that never came)."""
+        if not request.user.is_staff:
+            self.message_user(request, "Only staff may refresh payments.", messages.ERROR)
+            return
+        for payment in queryset:
+            before = payment.status
+            try:
+                after = refresh_payment(user=request.user, payment_id=str(payment.pk)).status
+            except Exception as exc:  # noqa: BLE001 -- reported per row, the others still run
+                self.message_user(request, f"Payment {payment.pk}: {error_text(exc)}", messages.ERROR)
+                continue
+            change = f"{before} → {after}" if after != before else f"{after} (unchanged)"
+            self.message_user(request, f"Payment {payment.pk}: {change}", messages.SUCCESS)
+
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("payments.add_refund")
+
+    @admin.action(description="Refund in full", permissions=["refund"])
+    def refund_in_full(self, request, queryset):
+        """Refund everything not yet refunded, after a confirmation page."""
+        payments = list(queryset.select_related("user"))
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/payments/payment/refund_in_full_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Refund in full?",
+                    "opts": self.opts,
+                    "rows": [(p, format_amount(p.amount - p.amount_refunded, p.currency)) for p in payments],
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        for payment in payments:
+            try:
+                result = refund_payment(actor=request.user, payment_id=str(payment.pk), amount=None)
+            except Exception as exc:  # noqa: BLE001 -- reported per row, the others still run
+                self.message_user(request, f"Payment {payment.pk}: {error_text(exc)}", messages.ERROR)
+                continue
+            refund = result.refund
+            self.message_user(
+                request,
+                f"Payment {payment.pk}: refund of {format_amount(refund.amount, refund.currency)} {refund.status}; "
+                f"payment {result.payment.status}",
+                messages.SUCCESS,
+            )
+
+
+@admin.register(Refund)
+class RefundAdmin(LedgerAdmin):
+    list_display = ("id", "created_at", "payment_link", "amount_display", "status", "reason", "stripe_refund_id", "requested_by")
+    list_filter = ("status", "currency", "reason", "created_at")
+    list_select_related = ("payment", "requested_by")
+    search_fields = (
+        "stripe_refund_id", "payment__stripe_payment_intent_id", "payment__user__email", "payment__user__username",
+    )
+    uuid_search_lookup = "payment_id"
+    date_hierarchy = "created_at"
+    fields = (
+        "id", "payment_link", "amount_display", "currency", "status", "reason", "description", "failure_reason",
+        "stripe_refund_id", "requested_by", "idempotency_key", "created_at", "updated_at", "transactions_link",
+    )
+    readonly_fields = ("payment_link", "amount_display", "transactions_link")
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return self.money(obj, "amount")
+
+    @admin.display(description="Payment", ordering="payment__created_at")
+    def payment_link(self, obj):
+        return admin_link(obj.payment, obj.payment.stripe_payment_intent_id or obj.payment_id)
+
+    @admin.display(description="Ledger")
+    def transactions_link(self, obj):
+        return changelist_link(Transaction, "Transactions of this refund", refund__id__exact=obj.pk)
+
+
+@admin.register(Transaction)
+class TransactionAdmin(LedgerAdmin):
+    list_display = (
+        "stripe_balance_transaction_id", "occurred_at", "type", "gross_display", "fee_display", "net_display",
+        "payment_link", "refund_link",
+    )
+    list_filter = ("type", "currency", "occurred_at")
+    list_select_related = ("payment", "refund")
+    search_fields = (
+        "stripe_balance_transaction_id", "stripe_source_id", "payment__stripe_payment_intent_id",
+        "refund__stripe_refund_id", "payment__user__email", "payment__user__username",
+    )
+    uuid_search_lookup = "payment_id"
+    date_hierarchy = "occurred_at"
+    fields = (
+        "stripe_balance_transaction_id", "type", "currency", "gross_display", "fee_display", "net_display",
+        "payment_link", "refund_link", "stripe_source_id", "occurred_at", "recorded_at",
+    )
+    readonly_fields = ("gross_display", "fee_display", "net_display", "payment_link", "refund_link")
+
+    @admin.display(description="Gross", ordering="gross")
+    def gross_display(self, obj):
+        return self.money(obj, "gross")
+
+    @admin.display(description="Fee", ordering="fee")
+    def fee_display(self, obj):
+        return self.money(obj, "fee")
+
+    @admin.display(description="Net", ordering="net")
+    def net_display(self, obj):
+        return self.money(obj, "net")
+
+    @admin.display(description="Payment")
+    def payment_link(self, obj):
+        return admin_link(obj.payment, obj.payment.stripe_payment_intent_id or obj.payment_id)
+
+    @admin.display(description="Refund")
+    def refund_link(self, obj):
+        return admin_link(obj.refund, obj.refund.stripe_refund_id) if obj.refund else "-"
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(LedgerAdmin):
+    list_display = ("stripe_event_id", "type", "status", "attempts", "object_id", "livemode", "stripe_created", "received_at")
+    list_filter = ("status", "type", "livemode", "received_at")
+    # "payload": a PaymentIntent, refund or charge id finds every event that mentions it.
+    search_fields = ("=stripe_event_id", "type", "payload")
+    date_hierarchy = "received_at"
+    fields = (
+        "stripe_event_id", "type", "status", "attempts", "livemode", "api_version", "stripe_created", "received_at",
+        "processed_at", "payment_link", "last_error_display", "payload_display",
+    )
+    readonly_fields = ("payment_link", "last_error_display", "payload_display")
+    actions = ("reprocess",)
+
+    @admin.display(description="Object")
+    def object_id(self, obj):
+        data_object = (obj.payload.get("data") or {}).get("object") if isinstance(obj.payload, Mapping) else None
+        return data_object.get("id", "-") if isinstance(data_object, Mapping) else "-"
+
+    @admin.display(description="Payment")
+    def payment_link(self, obj):
+        """Detail page only (one query): the payment whose PaymentIntent the event is about."""
+        pi = payment_intent_id_of(obj.payload) if isinstance(obj.payload, Mapping) else None
+        if not pi:
+            return "-"
+        payment = Payment.objects.filter(stripe_payment_intent_id=pi).first()
+        return admin_link(payment, pi) if payment else f"{pi} (not one of our payments)"
+
+    @admin.display(description="Last error")
+    def last_error_display(self, obj):
+        return pre(obj.last_error)
+
+    @admin.display(description="Payload")
+    def payload_display(self, obj):
+        return pre(json.dumps(obj.payload, indent=2, sort_keys=True))
+
+    @admin.action(description="Reprocess (failed or received events)")
+    def reprocess(self, request, queryset):
+        """Run a stored event through processing again, once its cause is fixed."""
+        retryable = (WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED)
+        for record in queryset:
+            if record.status not in retryable:
+                self.message_user(request, f"{record.stripe_event_id}: skipped, already {record.status}", messages.WARNING)
+                continue
+            try:
+                outcome = process_event(event_data_from_payload(record.payload))
+            except Exception as exc:  # noqa: BLE001 -- recorded on the event by process_event
+                self.message_user(request, f"{record.stripe_event_id}: failed again: {error_text(exc)}", messages.ERROR)
+                continue
+            self.message_user(request, f"{record.stripe_event_id}: {outcome}", messages.SUCCESS)
