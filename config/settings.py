@@ -157,6 +157,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, now
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
 LOGGING = {

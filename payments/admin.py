@@ -23,11 +23,12 @@ from django.utils.http import urlencode
 
 from payments.errors import PaymentsError
 from payments.gateway import WebhookEventData
-from payments.models import Customer, Payment, Price, Refund, Tier, Transaction, WebhookEvent
+from payments.models import Customer, Invoice, Payment, Price, Refund, Subscription, Tier, Transaction, WebhookEvent
 from payments.money import format_amount
 from payments.selectors import parse_uuid
 from payments.services.payments import refresh_payment
 from payments.services.refunds import refund_payment
+from payments.services.subscriptions import refresh_subscription
 from payments.webhooks.processing import process_event
 
 # ------------------------------------------------------------------ helpers
@@ -370,6 +371,59 @@ class RefundAdmin(LedgerAdmin):
     @admin.display(description="Ledger")
     def transactions_link(self, obj):
         return changelist_link(Transaction, "Transactions of this refund", refund__id__exact=obj.pk)
+
+
+class InvoiceInline(ReadOnlyInline):
+    model = Invoice
+    fields = ("number", "status", "amount_due_display", "amount_paid_display", "period_start", "period_end", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description="Due")
+    def amount_due_display(self, obj):
+        return self.money(obj, "amount_due")
+
+    @admin.display(description="Paid")
+    def amount_paid_display(self, obj):
+        return self.money(obj, "amount_paid")
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(LedgerAdmin):
+    list_display = ("id", "user", "tier", "status", "current_period_end", "cancel_at_period_end", "stripe_subscription_id", "created_at")
+    list_filter = ("status", "cancel_at_period_end", "tier", "created_at")
+    list_select_related = ("user", "tier")
+    search_fields = ("stripe_subscription_id", "user__email", "user__username")
+    date_hierarchy = "created_at"
+    inlines = [InvoiceInline]
+    actions = ["refresh_from_stripe"]
+
+    @admin.action(description="Refresh from Stripe")
+    def refresh_from_stripe(self, request, queryset):
+        for subscription in queryset.exclude(stripe_subscription_id=None):
+            before = subscription.status
+            try:
+                after = refresh_subscription(subscription=subscription).status
+            except PaymentsError as exc:
+                self.message_user(request, f"Subscription {subscription.pk}: {exc.message}", messages.ERROR)
+                continue
+            self.message_user(request, f"Subscription {subscription.pk}: {before} → {after}", messages.SUCCESS)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(LedgerAdmin):
+    list_display = ("number", "user", "status", "amount_due_display", "amount_paid_display", "billing_reason", "subscription", "created_at")
+    list_filter = ("status", "currency", "billing_reason", "created_at")
+    list_select_related = ("user", "subscription")
+    search_fields = ("stripe_invoice_id", "number", "stripe_payment_intent_id", "user__email", "user__username")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Due", ordering="amount_due")
+    def amount_due_display(self, obj):
+        return self.money(obj, "amount_due")
+
+    @admin.display(description="Paid", ordering="amount_paid")
+    def amount_paid_display(self, obj):
+        return self.money(obj, "amount_paid")
 
 
 @admin.register(Transaction)

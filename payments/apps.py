@@ -7,3 +7,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import checks  # noqa: F401  (registers the system checks)
+        from payments.payables import register
+        from payments.services.subscriptions import SubscriptionPayable
+
+        register(SubscriptionPayable())

@@ -78,6 +78,10 @@ class PayableNotPayable(PaymentsError):
     code = ErrorCode.PAYABLE_NOT_PAYABLE
 
 
+class AlreadySubscribed(PaymentsError):
+    code = ErrorCode.ALREADY_SUBSCRIBED
+
+
 class NotRefundable(PaymentsError):
     code = ErrorCode.NOT_REFUNDABLE
 

@@ -129,6 +129,93 @@ def balance_transaction_from_dict(obj: Mapping[str, Any]) -> BalanceTransactionD
     )
 
 
+@dataclass(frozen=True)
+class InvoiceData:
+    id: str
+    status: str
+    number: str
+    amount_due: int
+    amount_paid: int
+    currency: str
+    period_start: int | None
+    period_end: int | None
+    hosted_invoice_url: str
+    invoice_pdf: str
+    billing_reason: str
+    subscription: str | None
+    customer: str | None
+    payment_intent: str | None  # the default payment's intent, when `payments` was included
+    client_secret: str | None  # `confirmation_secret`, when included
+    created: int
+
+
+@dataclass(frozen=True)
+class SubscriptionData:
+    id: str
+    status: str
+    customer: str | None
+    price: str | None
+    current_period_start: int | None
+    current_period_end: int | None
+    cancel_at_period_end: bool
+    canceled_at: int | None
+    ended_at: int | None
+    metadata: Mapping[str, str]
+    latest_invoice: InvoiceData | None  # when expanded
+    created: int
+
+
+def invoice_from_dict(obj: Mapping[str, Any]) -> InvoiceData:
+    parent = obj.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    payments = (obj.get("payments") or {}).get("data") or []
+    default = next((p for p in payments if p.get("is_default")), payments[0] if payments else None)
+    secret = obj.get("confirmation_secret") or {}
+    # The service period is on the lines; the invoice's own period looks back
+    # (a first invoice's is its creation instant).
+    lines = (obj.get("lines") or {}).get("data") or []
+    period = (lines[0].get("period") if lines else None) or {}
+    return InvoiceData(
+        id=obj["id"],
+        status=obj.get("status") or "draft",
+        number=obj.get("number") or "",
+        amount_due=int(obj.get("amount_due") or 0),
+        amount_paid=int(obj.get("amount_paid") or 0),
+        currency=obj["currency"],
+        period_start=period.get("start", obj.get("period_start")),
+        period_end=period.get("end", obj.get("period_end")),
+        hosted_invoice_url=obj.get("hosted_invoice_url") or "",
+        invoice_pdf=obj.get("invoice_pdf") or "",
+        billing_reason=obj.get("billing_reason") or "",
+        subscription=_id(details.get("subscription")) or _id(obj.get("subscription")),
+        customer=_id(obj.get("customer")),
+        payment_intent=_id((default or {}).get("payment", {}).get("payment_intent")),
+        client_secret=secret.get("client_secret"),
+        created=int(obj["created"]),
+    )
+
+
+def subscription_from_dict(obj: Mapping[str, Any]) -> SubscriptionData:
+    """API endive keeps the billing period on the subscription's items."""
+    items = (obj.get("items") or {}).get("data") or []
+    item = items[0] if items else {}
+    latest = obj.get("latest_invoice")
+    return SubscriptionData(
+        id=obj["id"],
+        status=obj["status"],
+        customer=_id(obj.get("customer")),
+        price=_id(item.get("price")),
+        current_period_start=item.get("current_period_start"),
+        current_period_end=item.get("current_period_end"),
+        cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+        canceled_at=obj.get("canceled_at"),
+        ended_at=obj.get("ended_at"),
+        metadata=dict(obj.get("metadata") or {}),
+        latest_invoice=invoice_from_dict(latest) if isinstance(latest, Mapping) else None,
+        created=int(obj["created"]),
+    )
+
+
 def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
     """Read a PaymentIntent as Stripe sends it (API object or event data)."""
     error = obj.get("last_payment_error") or {}
@@ -297,6 +384,75 @@ def retrieve_balance() -> dict[str, int]:
     for entry in [*balance.get("available", []), *balance.get("pending", [])]:
         totals[entry["currency"]] = totals.get(entry["currency"], 0) + int(entry["amount"])
     return totals
+
+
+_SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret", "latest_invoice.payments"]
+
+
+def create_product(*, name: str, description: str, metadata: Mapping[str, str], idempotency_key: str) -> str:
+    params: dict[str, Any] = {"name": name, "metadata": dict(metadata)}
+    if description:
+        params["description"] = description
+    product = _call(get_client().v1.products.create, params=params, options={"idempotency_key": idempotency_key})
+    return product.id
+
+
+def create_price(
+    *, product_id: str, currency: str, unit_amount: int, interval: str | None, interval_count: int | None,
+    metadata: Mapping[str, str], idempotency_key: str,
+) -> str:
+    params: dict[str, Any] = {
+        "product": product_id, "currency": currency, "unit_amount": unit_amount, "metadata": dict(metadata),
+    }
+    if interval:
+        params["recurring"] = {"interval": interval, "interval_count": interval_count or 1}
+    price = _call(get_client().v1.prices.create, params=params, options={"idempotency_key": idempotency_key})
+    return price.id
+
+
+def create_subscription(
+    *, customer_id: str, price_id: str, metadata: Mapping[str, str], idempotency_key: str
+) -> SubscriptionData:
+    """default_incomplete: the first invoice waits for the customer to confirm its
+    payment with Stripe.js (the confirmation secret comes back expanded)."""
+    sub = _call(
+        get_client().v1.subscriptions.create,
+        params={
+            "customer": customer_id,
+            "items": [{"price": price_id}],
+            "payment_behavior": "default_incomplete",
+            "payment_settings": {"save_default_payment_method": "on_subscription"},
+            "metadata": dict(metadata),
+            "expand": _SUBSCRIPTION_EXPAND,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return subscription_from_dict(sub.to_dict())
+
+
+def retrieve_subscription(subscription_id: str) -> SubscriptionData:
+    sub = _call(get_client().v1.subscriptions.retrieve, subscription_id, params={"expand": _SUBSCRIPTION_EXPAND})
+    return subscription_from_dict(sub.to_dict())
+
+
+def set_cancel_at_period_end(*, subscription_id: str, cancel: bool, idempotency_key: str) -> SubscriptionData:
+    sub = _call(
+        get_client().v1.subscriptions.update,
+        subscription_id,
+        params={"cancel_at_period_end": cancel},
+        options={"idempotency_key": idempotency_key},
+    )
+    return subscription_from_dict(sub.to_dict())
+
+
+def cancel_subscription_now(*, subscription_id: str) -> SubscriptionData:
+    sub = _call(get_client().v1.subscriptions.cancel, subscription_id)
+    return subscription_from_dict(sub.to_dict())
+
+
+def retrieve_invoice(invoice_id: str) -> InvoiceData:
+    invoice = _call(get_client().v1.invoices.retrieve, invoice_id, params={"expand": ["payments"]})
+    return invoice_from_dict(invoice.to_dict())
 
 
 # --------------------------------------------------------------- webhooks

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from payments.models import Payment, Refund
-from payments.signals import payment_status_changed, refund_changed
+from payments.signals import entitlement_changed, payment_status_changed, refund_changed
 
 logger = logging.getLogger(__name__)
 
@@ -57,4 +57,14 @@ def publish_refund_change(refund: Refund, *, previous_status: str | None) -> Non
     the payment's own change)."""
     transaction.on_commit(
         lambda: refund_changed.send(sender=Refund, refund=refund, previous_status=previous_status), robust=True
+    )
+
+
+def publish_entitlement_change(subscription, *, previous_tier, tier) -> None:
+    """Call inside the transaction that changed the user's best subscription."""
+    transaction.on_commit(
+        lambda: entitlement_changed.send(
+            sender=type(subscription), user=subscription.user, previous_tier=previous_tier, tier=tier
+        ),
+        robust=True,
     )

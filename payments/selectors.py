@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from payments.errors import InvalidInput
-from payments.models import Payment, Price, Refund, Tier
+from payments.models import Invoice, Payment, Price, Refund, Subscription, Tier
 
 
 def parse_uuid(value) -> uuid.UUID | None:
@@ -37,6 +37,36 @@ def payment_get_for_viewer(*, user, payment_id) -> Payment | None:
     if not user.is_staff:
         qs = qs.filter(user=user)
     return qs.first()
+
+
+def user_active_tier(*, user) -> Tier | None:
+    """The tier of the user's best entitling subscription (highest position), else None."""
+    if user is None or not user.is_authenticated:
+        return None
+    best = (
+        Subscription.objects.filter(user=user, status__in=Subscription.ENTITLING)
+        .select_related("tier")
+        .order_by("-tier__position", "-created_at")
+        .first()
+    )
+    return best.tier if best else None
+
+
+def subscription_list_for_viewer(*, user) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def subscription_get_for_viewer(*, user, subscription_id) -> Subscription | None:
+    if user is None or not user.is_authenticated or not str(subscription_id).isdigit():
+        return None
+    qs = Subscription.objects.filter(pk=subscription_id)
+    if not user.is_staff:
+        qs = qs.filter(user=user)
+    return qs.first()
+
+
+def invoice_list_for_viewer(*, user) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(user=user).order_by("-created_at", "-id")
 
 
 def refund_list_for_viewer(*, user) -> QuerySet[Refund]:

@@ -43,6 +43,16 @@ class Query:
         user = _viewer(info)
         return selectors.refund_list_for_viewer(user=user) if user else []
 
+    @strawberry_django.field(description="The viewer's subscriptions, newest first.")
+    def subscriptions(self, info: Info) -> list[types.Subscription]:
+        user = _viewer(info)
+        return selectors.subscription_list_for_viewer(user=user) if user else []
+
+    @strawberry_django.field(description="The viewer's billing history, newest first.")
+    def invoices(self, info: Info) -> list[types.Invoice]:
+        user = _viewer(info)
+        return selectors.invoice_list_for_viewer(user=user) if user else []
+
     @strawberry_django.field(description="The viewer's payments, newest first.")
     def payments(
         self,

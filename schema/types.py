@@ -12,13 +12,15 @@ from strawberry.scalars import JSON
 
 from events.models import Event as EventModel
 from payments import models
-from payments.selectors import active_prices
+from payments.selectors import active_prices, user_active_tier
 
 PriceTypeEnum = strawberry.enum(models.Price.Type, name="PriceType")
 RecurringInterval = strawberry.enum(models.Price.Interval, name="RecurringInterval")
 PaymentStatusEnum = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
 RefundStatus = strawberry.enum(models.Refund.Status, name="RefundStatus")
 RefundReason = strawberry.enum(models.Refund.Reason, name="RefundReason")
+SubscriptionStatus = strawberry.enum(models.Subscription.Status, name="SubscriptionStatus")
+InvoiceStatus = strawberry.enum(models.Invoice.Status, name="InvoiceStatus")
 
 
 @strawberry_django.type(models.Tier, name="Tier")
@@ -144,6 +146,45 @@ class Event:
         )
 
 
+@strawberry_django.type(models.Subscription, name="Subscription", description="A customer's recurring plan.")
+class Subscription:
+    id: strawberry.ID
+    status: SubscriptionStatus
+    price: Price
+    tier: Tier
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    stripe_subscription_id: str | None
+    created_at: datetime
+
+
+@strawberry_django.type(models.Invoice, name="Invoice", description="One line of the viewer's billing history.")
+class Invoice:
+    id: strawberry.ID
+    status: InvoiceStatus
+    amount_due: int
+    amount_paid: int
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    subscription: Subscription | None
+    created_at: datetime
+
+    @strawberry_django.field(only=["number"])
+    def number(self, root: models.Invoice) -> str | None:
+        return root.number or None
+
+    @strawberry_django.field(only=["hosted_invoice_url"])
+    def hosted_invoice_url(self, root: models.Invoice) -> str | None:
+        return root.hosted_invoice_url or None
+
+    @strawberry_django.field(only=["invoice_pdf"])
+    def invoice_pdf(self, root: models.Invoice) -> str | None:
+        return root.invoice_pdf or None
+
+
 @strawberry_django.type(get_user_model(), name="User")
 class User:
     id: strawberry.ID
@@ -160,8 +201,5 @@ class User:
 
 
 def _active_tier(user) -> models.Tier | None:
-    # An entitlement comes only from a subscription, and subscriptions are not
-    # built yet (issue "Subscriptions and billing history"): until they are,
-    # no user has an active tier.
-    return None
+    return user_active_tier(user=user)
 

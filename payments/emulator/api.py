@@ -7,6 +7,13 @@ the card fee (``objects.card_fee``), a refund a "refund" one (-amount) once it
 succeeds, and a refund that fails after succeeding a "refund_failure" one
 (+amount). Every balance transaction is available at once, so ``/v1/balance``
 is the sum of their nets per currency, with nothing pending.
+
+Billing: a subscription (one recurring price) is created with its first
+invoice finalized at once and a PaymentIntent to pay it; the intent carries no
+``invoice`` (API endive), the invoice_payment objects link the two. Whatever
+moves an invoice's intent (the confirm endpoint, ``pay``, ``authenticate``)
+moves the invoice and its subscription too (``_invoice_follows``).
+``advance_subscription`` plays a test clock reaching the period's end.
 """
 
 from __future__ import annotations
@@ -52,7 +59,21 @@ _FAULT_ERRORS = {
         "message": "Too many requests hit the API too quickly.",
     },
 }
-_NAMES = {"payment_method": "PaymentMethod"}  # how Stripe names a resource in "No such ..."
+# How Stripe names a resource in "No such ...".
+_NAMES = {"payment_method": "PaymentMethod", "webhook_endpoint": "webhook endpoint"}
+_PAYMENT_BEHAVIORS = ("allow_incomplete", "default_incomplete", "error_if_incomplete")
+_SUBSCRIPTION_STATUSES = (
+    *("active", "canceled", "incomplete", "incomplete_expired"),
+    *("past_due", "paused", "trialing", "unpaid"),
+)
+_ENDED = ("canceled", "incomplete_expired")
+_INVOICE_INCLUDABLE = ("confirmation_secret", "payments")  # on the invoice only when expanded
+# The moves of an invoice's PaymentIntent that the invoice (and its subscription) follow.
+_INVOICE_FOLLOWS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.requires_action",
+)
 
 
 class EmulatorConnectionError(Exception):
@@ -83,12 +104,24 @@ def _parameter_missing(param: str) -> ApiError:
     return ApiError(400, f"Missing required param: {param}.", code="parameter_missing", param=param)
 
 
+def _parameter_unknown(param: str) -> ApiError:
+    return ApiError(
+        400, f"Received unknown parameter: {param}", code="parameter_unknown", param=param
+    )
+
+
 def _unexpected_state(intent: StripeObject, action: str) -> ApiError:
     return ApiError(
         400,
         f"You cannot {action} this PaymentIntent because it has a status of {intent['status']}.",
         code="payment_intent_unexpected_state",
         payment_intent=intent,
+    )
+
+
+def _subscription_state(sub: StripeObject, action: str) -> ApiError:
+    return ApiError(
+        400, f"You cannot {action} this subscription because it has a status of {sub['status']}."
     )
 
 
@@ -119,6 +152,15 @@ def _limit(params: Params) -> int:
 
 def _bool(params: Params, name: str) -> bool:
     return str(params.get(name, "")).lower() == "true"
+
+
+def _filters(params: Params, *names: str) -> dict[str, Any]:
+    """Stripe's equality filters among ``names`` that ``params`` sets; ``active`` is a
+    boolean, compared as SQLite reads a JSON true (1)."""
+    found = {name: params[name] for name in names if params.get(name)}
+    if "active" in found:
+        found["active"] = int(_bool(params, "active"))
+    return found
 
 
 def _metadata(current: dict[str, str], params: Params) -> dict[str, str]:
@@ -193,6 +235,56 @@ _ROUTES = (
     _route("GET", "/v1/balance", "_get_balance"),
     _route("GET", "/v1/events", "_list_events", "limit starting_after type created"),
     _route("GET", "/v1/events/{id}", "_get_event"),
+    _route("POST", "/v1/products", "_create_product", "name description active metadata"),
+    _route("GET", "/v1/products", "_list_products", "active limit starting_after"),
+    _route("GET", "/v1/products/{id}", "_get_product"),
+    _route("POST", "/v1/products/{id}", "_update_product", "name description active metadata"),
+    _route(
+        "POST",
+        "/v1/prices",
+        "_create_price",
+        "product currency unit_amount recurring active metadata nickname lookup_key",
+    ),
+    _route("GET", "/v1/prices", "_list_prices", "product active type limit starting_after"),
+    _route("GET", "/v1/prices/{id}", "_get_price"),
+    _route("POST", "/v1/prices/{id}", "_update_price", "active metadata nickname"),
+    _route(
+        "POST",
+        "/v1/subscriptions",
+        "_create_subscription",
+        "customer items payment_behavior metadata payment_settings cancel_at_period_end"
+        " off_session default_payment_method",
+    ),
+    _route(
+        "GET",
+        "/v1/subscriptions",
+        "_list_subscriptions",
+        "customer price status limit starting_after",
+    ),
+    _route("GET", "/v1/subscriptions/{id}", "_get_subscription"),
+    _route(
+        "POST", "/v1/subscriptions/{id}", "_update_subscription", "cancel_at_period_end metadata"
+    ),
+    _route("DELETE", "/v1/subscriptions/{id}", "_cancel_subscription"),
+    _route(
+        "GET", "/v1/invoices", "_list_invoices", "customer subscription status limit starting_after"
+    ),
+    _route("GET", "/v1/invoices/{id}", "_get_invoice"),
+    _route(
+        "POST",
+        "/v1/webhook_endpoints",
+        "_create_webhook_endpoint",
+        "url enabled_events api_version description metadata",
+    ),
+    _route("GET", "/v1/webhook_endpoints", "_list_webhook_endpoints", "limit starting_after"),
+    _route("GET", "/v1/webhook_endpoints/{id}", "_get_webhook_endpoint"),
+    _route(
+        "POST",
+        "/v1/webhook_endpoints/{id}",
+        "_update_webhook_endpoint",
+        "url enabled_events disabled description metadata",
+    ),
+    _route("DELETE", "/v1/webhook_endpoints/{id}", "_delete_webhook_endpoint"),
 )
 
 
@@ -298,12 +390,7 @@ class Emulator:
                 raise ApiError(400, str(exc)) from None
             unknown = sorted(set(params) - route.params - {"expand"})
             if unknown:
-                raise ApiError(
-                    400,
-                    f"Received unknown parameter: {unknown[0]}",
-                    code="parameter_unknown",
-                    param=unknown[0],
-                )
+                raise _parameter_unknown(unknown[0])
             found = getattr(self, route.handler)(tx, params, *path_args)
             return 200, self._expand(tx, found, params.get("expand") or [])
         except ApiError as exc:
@@ -338,6 +425,8 @@ class Emulator:
             return
         field, rest = parts[0], parts[1:]
         refused = ApiError(400, f"This property cannot be expanded ({path}).")
+        if node.get("object") == "invoice" and field in _INVOICE_INCLUDABLE:
+            node[field] = self._included(tx, node["id"], field)
         if field not in node:
             raise refused
         value = node[field]
@@ -508,6 +597,13 @@ class Emulator:
             )
         if intent["status"] not in _CANCELABLE:
             raise _unexpected_state(intent, "cancel")
+        if self._invoice_payment(tx, intent_id):
+            raise ApiError(
+                400,
+                "You cannot cancel this PaymentIntent because it was created by an invoice.",
+                code="payment_intent_unexpected_state",
+                payment_intent=intent,
+            )
         intent.update(canceled_at=objects.now(), cancellation_reason=reason, next_action=None)
         return self._transition(tx, intent, "canceled", "payment_intent.canceled")
 
@@ -546,26 +642,31 @@ class Emulator:
         return self._load(tx, "balance_transaction", txn_id)
 
     def _list_balance_transactions(self, tx: Tx, params: Params) -> StripeObject:
-        return self._list(tx, params, "balance_transaction", ("source", "type"))
+        return self._list(tx, params, "balance_transaction", _filters(params, "source", "type"))
 
     @staticmethod
     def _get_balance(tx: Tx, params: Params) -> StripeObject:
         return objects.balance(tx.net_by_currency())
 
     def _list(
-        self, tx: Tx, params: Params, resource: str, filters: tuple[str, ...]
+        self,
+        tx: Tx,
+        params: Params,
+        resource: str,
+        filters: dict[str, Any],
+        keep: Callable[[StripeObject], bool] | None = None,
     ) -> StripeObject:
-        """A page of ``resource``, newest first, with Stripe's equality filters."""
+        """A page of ``resource``, newest first: ``filters`` maps a JSON path to the value it
+        must equal; ``keep``, when given, filters further."""
         limit = _limit(params)
         after = params.get("starting_after") or None
         if after:
             self._load(tx, resource, after, "starting_after")
         rows = tx.list_objects(
-            resource,
-            {name: params[name] for name in filters if params.get(name)},
-            limit=limit + 1,
-            starting_after=after,
+            resource, filters, limit=-1 if keep else limit + 1, starting_after=after
         )
+        if keep:
+            rows = [row for row in rows if keep(row)]
         return {
             "object": "list",
             "data": rows[:limit],
@@ -663,7 +764,7 @@ class Emulator:
         return self._load(tx, "refund", refund_id)
 
     def _list_refunds(self, tx: Tx, params: Params) -> StripeObject:
-        return self._list(tx, params, "refund", ("payment_intent", "charge"))
+        return self._list(tx, params, "refund", _filters(params, "payment_intent", "charge"))
 
     def _update_refund(self, tx: Tx, params: Params, refund_id: str) -> StripeObject:
         refund = self._load(tx, "refund", refund_id)
@@ -708,6 +809,461 @@ class Emulator:
         tx.emit("refund.updated", refund)
         tx.emit("charge.refund.updated", refund)  # the legacy event, sent on later changes only
 
+    # ------------------------------------------------ products and prices
+
+    def _create_product(self, tx: Tx, params: Params) -> StripeObject:
+        if not params.get("name"):
+            raise _parameter_missing("name")
+        product = self._apply_product(objects.product(params["name"]), params)
+        tx.put(product)
+        tx.emit("product.created", product)
+        return product
+
+    def _get_product(self, tx: Tx, params: Params, product_id: str) -> StripeObject:
+        return self._load(tx, "product", product_id)
+
+    def _update_product(self, tx: Tx, params: Params, product_id: str) -> StripeObject:
+        product = self._apply_product(self._load(tx, "product", product_id), params)
+        product["updated"] = objects.now()
+        return self._save_changes(tx, product, "product.updated")
+
+    @staticmethod
+    def _apply_product(product: StripeObject, params: Params) -> StripeObject:
+        product["metadata"] = _metadata(product["metadata"], params)
+        if params.get("name"):
+            product["name"] = params["name"]
+        if "description" in params:
+            product["description"] = params["description"] or None
+        if "active" in params:
+            product["active"] = _bool(params, "active")
+        return product
+
+    def _list_products(self, tx: Tx, params: Params) -> StripeObject:
+        return self._list(tx, params, "product", _filters(params, "active"))
+
+    def _create_price(self, tx: Tx, params: Params) -> StripeObject:
+        if not params.get("product"):
+            raise _parameter_missing("product")
+        self._load(tx, "product", params["product"], "product")
+        if not params.get("currency"):
+            raise _parameter_missing("currency")
+        amount = _int(params, "unit_amount")
+        if amount < 0:
+            raise ApiError(
+                400,
+                "This value must be greater than or equal to 0.",
+                code="parameter_invalid_integer",
+                param="unit_amount",
+            )
+        recurring = params.get("recurring")
+        price = objects.price(
+            params["product"],
+            str(params["currency"]).lower(),
+            amount,
+            None if recurring is None else self._recurring(recurring),
+        )
+        price["lookup_key"] = params.get("lookup_key") or None
+        self._apply_price(price, params)
+        tx.put(price)
+        tx.emit("price.created", price)
+        return price
+
+    @staticmethod
+    def _recurring(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise ApiError(400, "Invalid object", param="recurring")
+        unknown = sorted(set(value) - {"interval", "interval_count"})
+        if unknown:
+            raise _parameter_unknown(f"recurring[{unknown[0]}]")
+        if not value.get("interval"):
+            raise _parameter_missing("recurring[interval]")
+        if value["interval"] not in objects.INTERVALS:
+            raise ApiError(
+                400,
+                "Invalid recurring[interval]: must be one of day, week, month, or year",
+                param="recurring[interval]",
+            )
+        count = _int(value, "interval_count", param="recurring[interval_count]", default=1)
+        if count < 1:
+            raise ApiError(
+                400,
+                "This value must be greater than or equal to 1.",
+                code="parameter_invalid_integer",
+                param="recurring[interval_count]",
+            )
+        return {"interval": value["interval"], "interval_count": count}
+
+    def _get_price(self, tx: Tx, params: Params, price_id: str) -> StripeObject:
+        return self._load(tx, "price", price_id)
+
+    def _update_price(self, tx: Tx, params: Params, price_id: str) -> StripeObject:
+        """Only these fields: the route refuses unit_amount or currency, as Stripe does."""
+        price = self._apply_price(self._load(tx, "price", price_id), params)
+        return self._save_changes(tx, price, "price.updated")
+
+    @staticmethod
+    def _apply_price(price: StripeObject, params: Params) -> StripeObject:
+        price["metadata"] = _metadata(price["metadata"], params)
+        if "nickname" in params:
+            price["nickname"] = params["nickname"] or None
+        if "active" in params:
+            price["active"] = _bool(params, "active")
+        return price
+
+    def _list_prices(self, tx: Tx, params: Params) -> StripeObject:
+        return self._list(tx, params, "price", _filters(params, "product", "active", "type"))
+
+    @staticmethod
+    def _save_changes(tx: Tx, obj: StripeObject, event: str, *first: str) -> StripeObject:
+        """Store ``obj``; when it changed since the last event about it, send ``first``,
+        then ``event`` with Stripe's previous_attributes: the changed fields, as they were."""
+        last = tx.last_snapshot(obj["id"]) or {}
+        previous = {key: value for key, value in last.items() if obj.get(key) != value}
+        tx.put(obj)
+        if previous:
+            for other in first:
+                tx.emit(other, obj)
+            tx.emit(event, obj, previous)
+        return obj
+
+    # ------------------------------------------- subscriptions, invoices
+
+    def _create_subscription(self, tx: Tx, params: Params) -> StripeObject:
+        """One item of quantity 1. The first invoice is finalized at once; unless
+        ``payment_behavior`` is default_incomplete, it is paid off the default payment
+        method if there is one. error_if_incomplete undoes everything unless that pays."""
+        if not params.get("customer"):
+            raise _parameter_missing("customer")
+        customer = self._load(tx, "customer", params["customer"], "customer")
+        price = self._subscription_price(tx, params.get("items"))
+        behavior = params.get("payment_behavior") or "allow_incomplete"
+        if behavior not in _PAYMENT_BEHAVIORS:
+            raise ApiError(
+                400,
+                f"Invalid payment_behavior: must be one of {', '.join(_PAYMENT_BEHAVIORS)}",
+                param="payment_behavior",
+            )
+        settings = params.get("payment_settings") or {}
+        save = settings.get("save_default_payment_method") if isinstance(settings, dict) else None
+        unsupported = set(settings) - {"save_default_payment_method"}
+        if unsupported or save not in (None, "off", "on_subscription"):
+            raise ApiError(
+                400,
+                "The Stripe emulator supports only"
+                " payment_settings[save_default_payment_method]=on_subscription or off.",
+                param="payment_settings",
+            )
+        sub = objects.subscription(customer["id"], price, save_default_payment_method=save or "off")
+        sub["metadata"] = _metadata({}, params)
+        if params.get("default_payment_method"):
+            method = self._payment_method(
+                tx, params["default_payment_method"], "default_payment_method"
+            )
+            sub["default_payment_method"] = method["id"]
+        if _bool(params, "cancel_at_period_end"):
+            self._set_cancel_at_period_end(sub, True)
+        if behavior != "error_if_incomplete":
+            return self._start_subscription(tx, sub, customer, behavior, params)
+        try:
+            with tx.savepoint():
+                sub = self._start_subscription(tx, sub, customer, behavior, params)
+                if sub["status"] != "active":
+                    raise ApiError(
+                        402,
+                        "This payment requires additional user action before it can be"
+                        " completed successfully.",
+                        code="invoice_payment_intent_requires_action",
+                    )
+        except ApiError as exc:  # nothing of it is left, as with Stripe
+            for key in ("charge", "payment_intent"):
+                exc.error.pop(key, None)
+            raise
+        return sub
+
+    def _subscription_price(self, tx: Tx, items: Any) -> StripeObject:
+        if not items:
+            raise _parameter_missing("items")
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ApiError(400, "Invalid array", param="items")
+        if len(items) != 1:
+            raise ApiError(
+                400, "The Stripe emulator supports subscriptions of one item.", param="items"
+            )
+        unknown = sorted(set(items[0]) - {"price", "quantity"})
+        if unknown:
+            raise _parameter_unknown(f"items[0][{unknown[0]}]")
+        if str(items[0].get("quantity", 1)) != "1":
+            raise ApiError(
+                400, "The Stripe emulator supports a quantity of 1.", param="items[0][quantity]"
+            )
+        if not items[0].get("price"):
+            raise _parameter_missing("items[0][price]")
+        price = self._load(tx, "price", items[0]["price"], "items[0][price]")
+        if price["type"] != "recurring":
+            raise ApiError(
+                400,
+                "The price specified is set to `type=one_time` but this field only accepts"
+                " prices with `type=recurring`.",
+                param="items[0][price]",
+            )
+        if not price["active"]:
+            raise ApiError(
+                400,
+                "The price specified is inactive. This field only accepts active prices.",
+                param="items[0][price]",
+            )
+        return price
+
+    def _start_subscription(
+        self, tx: Tx, sub: StripeObject, customer: StripeObject, behavior: str, params: Params
+    ) -> StripeObject:
+        created = sub["created"]
+        invoice = self._draft_invoice(tx, sub, customer, "subscription_create", (created, created))
+        sub["latest_invoice"] = invoice["id"]
+        tx.put(sub)
+        tx.emit("customer.subscription.created", sub)
+        intent = self._open_invoice(tx, invoice, customer, sub)
+        method_id = (
+            sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
+        )
+        if behavior != "default_incomplete" and method_id:
+            confirm = {"payment_method": method_id, "off_session": params.get("off_session")}
+            try:
+                self._confirm(tx, intent, confirm)
+            except ApiError as exc:
+                if behavior == "error_if_incomplete" or exc.error["type"] != "card_error":
+                    raise
+        elif behavior == "error_if_incomplete":
+            raise ApiError(
+                400,
+                "This customer has no attached payment source or default payment method."
+                " Please consider adding a default payment method.",
+            )
+        return self._load(tx, "subscription", sub["id"])
+
+    def _draft_invoice(
+        self,
+        tx: Tx,
+        sub: StripeObject,
+        customer: StripeObject,
+        billing_reason: str,
+        period: tuple[int, int],
+    ) -> StripeObject:
+        product = self._load(tx, "product", sub["items"]["data"][0]["price"]["product"])
+        return objects.invoice(sub, customer, product, billing_reason=billing_reason, period=period)
+
+    @staticmethod
+    def _open_invoice(
+        tx: Tx, invoice: StripeObject, customer: StripeObject, sub: StripeObject
+    ) -> StripeObject:
+        """Store the draft, then finalize it at once as Stripe does a subscription's:
+        numbered, open, and with the PaymentIntent that pays it, which it returns."""
+        tx.put(invoice)
+        tx.emit("invoice.created", invoice)
+        finalized = objects.now()
+        invoice.update(
+            status="open",
+            number=f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}",
+            hosted_invoice_url=f"https://invoice.stripe.com/i/emulated/{invoice['id']}",
+            invoice_pdf=f"https://pay.stripe.com/invoice/{invoice['id']}/pdf",
+            effective_at=finalized,
+            ending_balance=0,
+        )
+        invoice["status_transitions"]["finalized_at"] = finalized
+        customer["next_invoice_sequence"] += 1
+        tx.put(customer)
+        intent = objects.payment_intent(
+            amount=invoice["amount_due"],
+            currency=invoice["currency"],
+            customer=customer["id"],
+            description=(
+                "Subscription creation"
+                if invoice["billing_reason"] == "subscription_create"
+                else "Subscription update"
+            ),
+            receipt_email=None,
+            payment_method_types=["card"],
+            automatic_payment_methods=False,
+        )
+        if sub["payment_settings"]["save_default_payment_method"] == "on_subscription":
+            intent["setup_future_usage"] = "off_session"
+        tx.put(intent)
+        tx.put(objects.invoice_payment(invoice, intent["id"]))
+        tx.put(invoice)
+        tx.emit("invoice.finalized", invoice)
+        tx.emit("payment_intent.created", intent)
+        return intent
+
+    @staticmethod
+    def _invoice_payment(tx: Tx, intent_id: str) -> StripeObject | None:
+        """The invoice payment of the PaymentIntent: endive's intent has no ``invoice``."""
+        found = tx.list_objects("invoice_payment", {"payment.payment_intent": intent_id})
+        return found[0] if found else None
+
+    def _invoice_follows(self, tx: Tx, intent: StripeObject, event: str) -> None:
+        """The PaymentIntent moved (``event``): its invoice, if any, and the invoice's
+        subscription follow. A payment makes the subscription active again."""
+        payment = self._invoice_payment(tx, intent["id"])
+        if payment is None:
+            return
+        invoice = self._load(tx, "invoice", payment["invoice"])
+        if event == "payment_intent.requires_action":
+            tx.emit("invoice.payment_action_required", invoice)
+            return
+        sub = self._load(
+            tx, "subscription", invoice["parent"]["subscription_details"]["subscription"]
+        )
+        invoice.update(attempted=True, attempt_count=invoice["attempt_count"] + 1)
+        if event == "payment_intent.payment_failed":
+            tx.put(invoice)
+            tx.emit("invoice.payment_failed", invoice)
+            if sub["status"] == "active":
+                sub["status"] = "past_due"
+        else:
+            paid_at = objects.now()
+            invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
+            invoice["status_transitions"]["paid_at"] = paid_at
+            payment.update(status="paid", amount_paid=invoice["amount_due"])
+            payment["status_transitions"]["paid_at"] = paid_at
+            tx.put(payment)
+            tx.put(invoice)
+            tx.emit("invoice.payment_succeeded", invoice)
+            tx.emit("invoice.paid", invoice)
+            if sub["status"] in ("incomplete", "past_due"):
+                sub["status"] = "active"
+            saves = sub["payment_settings"]["save_default_payment_method"] == "on_subscription"
+            if saves and sub["status"] not in _ENDED:
+                sub["default_payment_method"] = intent["payment_method"]
+        self._save_changes(tx, sub, "customer.subscription.updated")
+
+    @staticmethod
+    def _included(tx: Tx, invoice_id: str, field: str) -> StripeObject | None:
+        """An invoice's includable ``payments`` or ``confirmation_secret``."""
+        payments = tx.list_objects("invoice_payment", {"invoice": invoice_id})
+        if field == "payments":
+            return {
+                "object": "list",
+                "data": payments,
+                "has_more": False,
+                "url": f"/v1/invoice_payments?invoice={invoice_id}",
+            }
+        default = next((payment for payment in payments if payment["is_default"]), None)
+        if default is None:
+            return None
+        intent = tx.get(default["payment"]["payment_intent"]) or {}
+        return {"client_secret": intent.get("client_secret"), "type": "payment_intent"}
+
+    def _get_subscription(self, tx: Tx, params: Params, sub_id: str) -> StripeObject:
+        return self._load(tx, "subscription", sub_id)
+
+    def _list_subscriptions(self, tx: Tx, params: Params) -> StripeObject:
+        """Without ``status``, those not ended, as Stripe lists them; ``all``: every one."""
+        status = params.get("status") or None
+        if status not in (None, "all", "ended", *_SUBSCRIPTION_STATUSES):
+            raise ApiError(
+                400,
+                f"Invalid status: must be one of all, ended, {', '.join(_SUBSCRIPTION_STATUSES)}",
+                param="status",
+            )
+        filters = _filters(params, "customer")
+        if params.get("price"):
+            filters["items.data[0].price.id"] = params["price"]
+        keep = None
+        if status in (None, "ended"):
+            keep = lambda sub: (sub["status"] in _ENDED) == (status == "ended")  # noqa: E731
+        elif status != "all":
+            filters["status"] = status
+        return self._list(tx, params, "subscription", filters, keep)
+
+    def _update_subscription(self, tx: Tx, params: Params, sub_id: str) -> StripeObject:
+        sub = self._load(tx, "subscription", sub_id)
+        if "cancel_at_period_end" in params:
+            if sub["status"] in _ENDED:
+                raise ApiError(
+                    400,
+                    "A canceled subscription can only update its cancellation_details and"
+                    " metadata.",
+                )
+            self._set_cancel_at_period_end(sub, _bool(params, "cancel_at_period_end"))
+        sub["metadata"] = _metadata(sub["metadata"], params)
+        return self._save_changes(tx, sub, "customer.subscription.updated")
+
+    @staticmethod
+    def _set_cancel_at_period_end(sub: StripeObject, cancel: bool) -> None:
+        """Stripe's canceled_at is when the cancellation was asked for, not when it ends."""
+        period_end = sub["items"]["data"][0]["current_period_end"]
+        sub.update(
+            cancel_at_period_end=cancel,
+            cancel_at=period_end if cancel else None,
+            canceled_at=objects.now() if cancel else None,
+        )
+        sub["cancellation_details"]["reason"] = "cancellation_requested" if cancel else None
+
+    def _cancel_subscription(self, tx: Tx, params: Params, sub_id: str) -> StripeObject:
+        sub = self._load(tx, "subscription", sub_id)
+        if sub["status"] in _ENDED:
+            raise ApiError(400, f"This subscription has already ended ({sub['status']}).")
+        now = objects.now()
+        sub.update(status="canceled", canceled_at=now, ended_at=now)
+        sub["cancellation_details"]["reason"] = "cancellation_requested"
+        tx.put(sub)
+        tx.emit("customer.subscription.deleted", sub)
+        return sub
+
+    def _get_invoice(self, tx: Tx, params: Params, invoice_id: str) -> StripeObject:
+        return self._load(tx, "invoice", invoice_id)
+
+    def _list_invoices(self, tx: Tx, params: Params) -> StripeObject:
+        filters = _filters(params, "customer", "status")
+        if params.get("subscription"):
+            filters["parent.subscription_details.subscription"] = params["subscription"]
+        return self._list(tx, params, "invoice", filters)
+
+    # -------------------------------------------------- webhook endpoints
+
+    def _create_webhook_endpoint(self, tx: Tx, params: Params) -> StripeObject:
+        """The response alone shows the signing secret, as Stripe's does. It is the
+        emulator's own: every event is signed with it, whichever endpoint asked."""
+        if not params.get("url"):
+            raise _parameter_missing("url")
+        if not params.get("enabled_events"):
+            raise _parameter_missing("enabled_events")
+        endpoint = objects.webhook_endpoint(params["url"], [])
+        endpoint["api_version"] = params.get("api_version") or None
+        tx.put(self._apply_webhook_endpoint(endpoint, params))
+        secret = self.webhook_secret or f"whsec_{objects.random_string(32)}"
+        return {**endpoint, "secret": secret}
+
+    def _get_webhook_endpoint(self, tx: Tx, params: Params, endpoint_id: str) -> StripeObject:
+        return self._load(tx, "webhook_endpoint", endpoint_id)
+
+    def _list_webhook_endpoints(self, tx: Tx, params: Params) -> StripeObject:
+        return self._list(tx, params, "webhook_endpoint", {})
+
+    def _update_webhook_endpoint(self, tx: Tx, params: Params, endpoint_id: str) -> StripeObject:
+        endpoint = self._load(tx, "webhook_endpoint", endpoint_id)
+        return tx.put(self._apply_webhook_endpoint(endpoint, params))
+
+    @staticmethod
+    def _apply_webhook_endpoint(endpoint: StripeObject, params: Params) -> StripeObject:
+        endpoint["metadata"] = _metadata(endpoint["metadata"], params)
+        if params.get("url"):
+            endpoint["url"] = params["url"]
+        if "enabled_events" in params:
+            if not isinstance(params["enabled_events"], list) or not params["enabled_events"]:
+                raise ApiError(400, "Invalid array", param="enabled_events")
+            endpoint["enabled_events"] = params["enabled_events"]
+        if "description" in params:
+            endpoint["description"] = params["description"] or None
+        if "disabled" in params:
+            endpoint["status"] = "disabled" if _bool(params, "disabled") else "enabled"
+        return endpoint
+
+    def _delete_webhook_endpoint(self, tx: Tx, params: Params, endpoint_id: str) -> StripeObject:
+        self._load(tx, "webhook_endpoint", endpoint_id)
+        tx.delete(endpoint_id)
+        return {**objects.template("deleted_webhook_endpoint"), "id": endpoint_id}
+
     # ------------------------------------------ a payment's state machine
 
     def _confirm(
@@ -751,11 +1307,12 @@ class Emulator:
             },
         }
 
-    @staticmethod
-    def _transition(tx: Tx, intent: StripeObject, status: str, event: str) -> StripeObject:
+    def _transition(self, tx: Tx, intent: StripeObject, status: str, event: str) -> StripeObject:
         intent["status"] = status
         tx.put(intent)
         tx.emit(event, intent)
+        if event in _INVOICE_FOLLOWS:
+            self._invoice_follows(tx, intent, event)
         return intent
 
     def _succeed(
@@ -928,6 +1485,90 @@ class Emulator:
             except ApiError as exc:
                 return {"refund": None, "error": exc.error}
         return {"refund": refund, "error": None}
+
+    # ---------------------------------------- a subscription's later moves
+
+    def advance_subscription(self, subscription_id: str, *, succeed: bool = True) -> dict[str, Any]:
+        """Move an active or past_due subscription to its next period, as a test clock would.
+
+        One set to cancel at the period's end ends instead, without an invoice.
+        Otherwise a ``subscription_cycle`` invoice is charged off-session to the
+        subscription's (else the customer's) default payment method: paid, the
+        subscription is (again) active; declined (by the card, or ``succeed=False``),
+        the invoice stays open and the subscription is past_due. Returns
+        ``{"subscription": ..., "invoice": <the new invoice or None>, "error": <Stripe
+        error or None>}``; the emulator has no clock: only the periods move.
+        """
+
+        def act(tx: Tx, sub: StripeObject) -> None:
+            if sub["status"] not in ("active", "past_due"):
+                raise _subscription_state(sub, "advance")
+            item = sub["items"]["data"][0]
+            if sub["cancel_at_period_end"]:  # canceled_at stays when it was asked for
+                sub.update(status="canceled", ended_at=item["current_period_end"])
+                tx.put(sub)
+                tx.emit("customer.subscription.deleted", sub)
+                return
+            ended = (item["current_period_start"], item["current_period_end"])
+            item.update(
+                current_period_start=ended[1],
+                current_period_end=objects.period_end(
+                    sub["billing_cycle_anchor"], ended[1], item["price"]["recurring"]
+                ),
+            )
+            customer = self._load(tx, "customer", sub["customer"])
+            invoice = self._draft_invoice(tx, sub, customer, "subscription_cycle", ended)
+            sub["latest_invoice"] = invoice["id"]
+            tx.put(sub)  # announced with the payment's outcome
+            intent = self._open_invoice(tx, invoice, customer, sub)
+            method_id = (
+                sub["default_payment_method"]
+                or customer["invoice_settings"]["default_payment_method"]
+            )
+            if method_id is None:
+                self._invoice_follows(tx, intent, "payment_intent.payment_failed")
+            elif succeed:
+                self._confirm(tx, intent, {"payment_method": method_id, "off_session": "true"})
+            else:
+                method = self._load(tx, "payment_method", method_id)
+                self._decline(tx, intent, method, GENERIC_DECLINE)
+
+        return self._subscription_act(subscription_id, act)
+
+    def pause_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Pause an active subscription (status ``paused``); same result as advance."""
+        return self._subscription_act(
+            subscription_id, lambda tx, sub: self._set_paused(tx, sub, True)
+        )
+
+    def resume_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Make a paused subscription active again; same result as advance."""
+        return self._subscription_act(
+            subscription_id, lambda tx, sub: self._set_paused(tx, sub, False)
+        )
+
+    def _set_paused(self, tx: Tx, sub: StripeObject, paused: bool) -> None:
+        if sub["status"] != ("active" if paused else "paused"):
+            raise _subscription_state(sub, "pause" if paused else "resume")
+        sub["status"] = "paused" if paused else "active"
+        event = "customer.subscription.paused" if paused else "customer.subscription.resumed"
+        self._save_changes(tx, sub, "customer.subscription.updated", event)
+
+    def _subscription_act(
+        self, subscription_id: str, action: Callable[[Tx, StripeObject], None]
+    ) -> dict[str, Any]:
+        with self._store.transaction() as tx:
+            before = tx.get(subscription_id) or {}
+            try:
+                action(tx, self._load(tx, "subscription", subscription_id))
+                error = None
+            except ApiError as exc:
+                error = self._with_log_url(tx, exc.error)
+            sub = tx.get(subscription_id) if before.get("object") == "subscription" else None
+            invoice = None
+            if sub is not None and sub["latest_invoice"] != before["latest_invoice"]:
+                invoice = tx.get(sub["latest_invoice"])
+            return {"subscription": sub, "invoice": invoice, "error": error}
 
     def _act(
         self, intent_id: str, action: Callable[[Tx], None], request_id: str | None = None

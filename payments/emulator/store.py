@@ -72,9 +72,26 @@ class Tx:
         )
         return obj
 
-    def emit(self, type_: str, obj: dict[str, Any]) -> None:
+    def delete(self, object_id: str) -> None:
+        self._conn.execute("DELETE FROM objects WHERE id = ?", (object_id,))
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo what is done inside when it raises, as Stripe undoes a request it refuses."""
+        self._conn.execute("SAVEPOINT undo")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO undo")
+            raise
+        finally:
+            self._conn.execute("RELEASE undo")
+
+    def emit(
+        self, type_: str, obj: dict[str, Any], previous_attributes: dict[str, Any] | None = None
+    ) -> None:
         """Record an event carrying a snapshot of ``obj`` as it is now."""
-        event = objects.event(type_, obj, self.request)
+        event = objects.event(type_, obj, self.request, previous_attributes)
         self._conn.execute(
             "INSERT INTO events (id, type, json, created) VALUES (?, ?, ?, ?)",
             (event["id"], type_, json.dumps(event), event["created"]),
@@ -159,6 +176,15 @@ class Tx:
                 (event_id,),
             )
         self._conn.execute("UPDATE events SET attempts = attempts + 1 WHERE id = ?", (event_id,))
+
+    def last_snapshot(self, object_id: str) -> dict[str, Any] | None:
+        """``object_id`` as the latest event about it carried it."""
+        row = self._conn.execute(
+            "SELECT json_extract(json, '$.data.object') FROM events"
+            " WHERE json_extract(json, '$.data.object.id') = ? ORDER BY seq DESC LIMIT 1",
+            (object_id,),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def event_seq(self, event_id: str) -> int | None:
         row = self._conn.execute("SELECT seq FROM events WHERE id = ?", (event_id,)).fetchone()

@@ -3,6 +3,7 @@ from .customer import Customer
 from .ledger import Transaction
 from .payment import Payment, PaymentStatus
 from .refund import Refund
+from .subscription import Invoice, Subscription
 from .webhook import WebhookEvent
 
-__all__ = ["Customer", "Payment", "PaymentStatus", "Price", "Refund", "Tier", "Transaction", "WebhookEvent"]
+__all__ = ["Customer", "Invoice", "Payment", "PaymentStatus", "Price", "Refund", "Subscription", "Tier", "Transaction", "WebhookEvent"]

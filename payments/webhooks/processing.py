@@ -13,7 +13,7 @@ from django.utils import timezone as dj_timezone
 
 from payments.gateway import WebhookEventData
 from payments.models import WebhookEvent
-from payments.webhooks import payment_intent, refunds
+from payments.webhooks import invoice, payment_intent, refunds, subscription
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -22,6 +22,8 @@ Handler = Callable[[WebhookEventData], None]
 HANDLERS: dict[str, Handler] = {
     **payment_intent.HANDLERS,
     **refunds.HANDLERS,
+    **subscription.HANDLERS,
+    **invoice.HANDLERS,
 }
 
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)

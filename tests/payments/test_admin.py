@@ -372,3 +372,46 @@ def test_refund_in_full_is_absent_without_the_permission(staff_user, pay):
     run_action(client, Payment, "refund_in_full", [payment], confirm="yes")
     assert not Refund.objects.exists()
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED
+
+
+# ------------------------------------------------------- subscriptions, invoices
+
+
+@pytest.fixture
+def subscribed(user, catalog, emulator, deliver):
+    """An ACTIVE subscription with its paid first invoice."""
+    from payments.models import Subscription
+    from payments.services.subscriptions import create_subscription
+
+    subscription = create_subscription(user=user, price_id=str(catalog["full_monthly"].pk)).subscription
+    emulator.pay(Payment.objects.get(payable_type="subscription").stripe_payment_intent_id)
+    assert all(code == 200 for _, code in deliver())
+    return Subscription.objects.get(pk=subscription.pk)
+
+
+def test_subscription_and_invoice_pages_are_read_only_and_list_in_fixed_queries(admin_client, subscribed, django_user_model, catalog):
+    from payments.models import Invoice, Subscription
+
+    assert subscribed.status == "active"
+    for model in (Subscription, Invoice):
+        assert admin_client.get(url(model, "add")).status_code == 403
+        for obj in model.objects.all():
+            assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
+    assert "€19.99" in admin_client.get(url(Invoice, "changelist")).content.decode()
+    paths = [url(Subscription, "changelist"), url(Invoice, "changelist")]
+    one = {path: count_queries(admin_client, path) for path in paths}
+    for i in range(19):
+        other = django_user_model.objects.create_user(f"u{i}")
+        sub = Subscription.objects.create(user=other, price=catalog["full_monthly"], tier=catalog["full"], stripe_subscription_id=f"sub_{i}")
+        Invoice.objects.create(user=other, subscription=sub, stripe_invoice_id=f"in_{i}", currency="eur",
+                               amount_due=1999, created_at=subscribed.created_at)
+    assert {path: count_queries(admin_client, path) for path in paths} == one
+
+
+def test_refresh_a_subscription_from_stripe(admin_client, subscribed, emulator):
+    from payments.models import Subscription
+
+    emulator.advance_subscription(subscribed.stripe_subscription_id, succeed=False)  # no webhook delivered
+    response = run_action(admin_client, Subscription, "refresh_from_stripe", [subscribed])
+    assert Subscription.objects.get(pk=subscribed.pk).status == "past_due"
+    assert shown_messages(response) == [f"Subscription {subscribed.pk}: active → past_due"]

@@ -20,8 +20,8 @@ from payments.emulator.objects import format_amount
 
 class Command(BaseCommand):
     help = (
-        "Pay, authenticate, settle or refund a payment in the Stripe emulator, or move refunds"
-        " on, and deliver the webhooks."
+        "Pay, authenticate, settle or refund a payment in the Stripe emulator, move refunds or"
+        " a subscription on, and deliver the webhooks."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -50,6 +50,18 @@ class Command(BaseCommand):
         refunds_actions.add_parser(
             "advance", help="Pending refunds succeed; those of the refund-fails card fail."
         )
+        subscription = actions.add_parser("subscription", help="Stripe's moves on a subscription.")
+        moves = subscription.add_subparsers(dest="subscription_action", required=True)
+        for name, help_text in (
+            ("advance", "Go to the next period: renew and charge, or end if canceling then."),
+            ("pause", "Pause an active subscription."),
+            ("resume", "Resume a paused subscription."),
+        ):
+            move = moves.add_parser(name, help=help_text)
+            move.add_argument("subscription", help="Subscription id (sub_...)")
+        moves.choices["advance"].add_argument(
+            "--fail", action="store_true", help="decline the renewal's payment"
+        )
         actions.add_parser("deliver", help="Deliver pending webhook events.")
         events = actions.add_parser("events", help="List recent events.")
         events.add_argument("--limit", type=int, default=20)
@@ -76,6 +88,8 @@ class Command(BaseCommand):
                 self._report_refund(refund)
             if not changed:
                 self.stdout.write("No refund to advance.")
+        elif action == "subscription":
+            self._move_subscription(emulator, options)
         elif action != "deliver":
             intent_id = self._payment_intent_id(options["payment"])
             if action == "pay":
@@ -117,6 +131,27 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING(f"  payment failed: {reason}: {failure['message']}")
             )
+
+    def _move_subscription(self, emulator: Emulator, options: dict[str, Any]) -> None:
+        sub_id, move = options["subscription"], options["subscription_action"]
+        if move == "advance":
+            result = emulator.advance_subscription(sub_id, succeed=not options["fail"])
+        elif move == "pause":
+            result = emulator.pause_subscription(sub_id)
+        else:
+            result = emulator.resume_subscription(sub_id)
+        sub, invoice, error = result["subscription"], result["invoice"], result["error"]
+        if error and error["type"] != "card_error":  # a card_error is the renewal's outcome
+            raise CommandError(error["message"])
+        self.stdout.write(f"Subscription {sub['id']}: {sub['status']}")
+        if invoice:
+            amount = format_amount(invoice["amount_due"], invoice["currency"])
+            self.stdout.write(
+                f"Invoice {invoice['id']} {invoice['number']}, {amount}: {invoice['status']}"
+            )
+        if error:
+            reason = error.get("decline_code") or error["code"]
+            self.stdout.write(self.style.WARNING(f"  payment failed: {reason}: {error['message']}"))
 
     def _report_refund(self, refund: dict[str, Any]) -> None:
         amount = format_amount(refund["amount"], refund["currency"])

@@ -80,6 +80,42 @@ class Api:
         assert response.status == 200, response.body
         return response.body
 
+    def recurring_price(self, unit_amount: int = 2000, **recurring: Any) -> dict[str, Any]:
+        product = self.post("/v1/products", {"name": "Pro"}).body
+        response = self.post(
+            "/v1/prices",
+            {
+                "product": product["id"],
+                "currency": "eur",
+                "unit_amount": unit_amount,
+                "recurring": {"interval": "month", **recurring},
+            },
+        )
+        assert response.status == 200, response.body
+        return response.body
+
+    def subscription(self, price: dict[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+        """As the project creates one: default_incomplete, saving the payment method, the
+        latest invoice expanded with its confirmation secret and payments."""
+        customer = self.post("/v1/customers", {"email": "subscriber@example.com"}).body
+        response = self.post(
+            "/v1/subscriptions",
+            {
+                "customer": customer["id"],
+                "items": [{"price": (price or self.recurring_price())["id"]}],
+                "payment_behavior": "default_incomplete",
+                "payment_settings": {"save_default_payment_method": "on_subscription"},
+                "expand": ["latest_invoice.confirmation_secret", "latest_invoice.payments"],
+                **params,
+            },
+        )
+        assert response.status == 200, response.body
+        return response.body
+
+    def events_since(self, count: int) -> list[dict[str, Any]]:
+        """The events after the first ``count``, oldest first."""
+        return [stored.event for stored in self.emulator.events()][count:]
+
 
 @pytest.fixture
 def db_path(tmp_path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from io import StringIO
@@ -215,3 +216,78 @@ def test_refunds_advance(configured, endpoint):
     assert "charge.refunded -> 200" in output
     assert all(stored.delivered for stored in configured.events())
     assert "No refund to advance." in run("refunds", "advance")
+
+
+# --------------------------------------------------------- subscriptions
+
+
+def request(emulator, method: str, path: str, body: str | None = None) -> dict:
+    text, status, _ = emulator.handle_http(method, f"https://api.stripe.com{path}", {}, body)
+    assert status == 200, text
+    return json.loads(text)
+
+
+def post(emulator, path: str, body: str) -> dict:
+    return request(emulator, "POST", path, body)
+
+
+def new_subscription(emulator) -> tuple[str, str]:
+    """A default_incomplete subscription's id and its first invoice's PaymentIntent id."""
+    customer = post(emulator, "/v1/customers", "")
+    product = post(emulator, "/v1/products", "name=Pro")
+    price = post(
+        emulator,
+        "/v1/prices",
+        f"product={product['id']}&currency=eur&unit_amount=900&recurring[interval]=month",
+    )
+    sub = post(
+        emulator,
+        "/v1/subscriptions",
+        f"customer={customer['id']}&items[0][price]={price['id']}"
+        "&payment_behavior=default_incomplete"
+        "&payment_settings[save_default_payment_method]=on_subscription"
+        "&expand[0]=latest_invoice.payments",
+    )
+    return sub["id"], sub["latest_invoice"]["payments"]["data"][0]["payment"]["payment_intent"]
+
+
+def test_pay_a_subscription_then_advance_it(configured, endpoint):
+    sub_id, intent_id = new_subscription(configured)
+    output = run("pay", intent_id)
+    assert "invoice.paid -> 200" in output and "customer.subscription.updated -> 200" in output
+    endpoint.received.clear()
+    output = run("subscription", "advance", sub_id)
+    assert f"Subscription {sub_id}: active" in output
+    assert re.search(r"Invoice in_\w+ \w+-0002, €9.00: paid", output)
+    delivered = [json.loads(body)["type"] for body, _ in endpoint.received]
+    assert delivered == [
+        "invoice.created",
+        "invoice.finalized",
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "invoice.payment_succeeded",
+        "invoice.paid",
+        "customer.subscription.updated",
+    ]
+    assert all(stored.delivered for stored in configured.events())
+
+
+def test_a_failed_renewal_then_pause_and_resume(configured, endpoint):
+    sub_id, intent_id = new_subscription(configured)
+    run("pay", intent_id)
+    output = run("subscription", "advance", sub_id, "--fail")
+    assert f"Subscription {sub_id}: past_due" in output and ": open" in output
+    assert "payment failed: generic_decline" in output
+    assert "invoice.payment_failed -> 200" in output
+    with pytest.raises(CommandError, match="status of past_due"):
+        run("subscription", "pause", sub_id)
+    invoice_id = configured.retrieve(sub_id)["latest_invoice"]
+    invoice = request(configured, "GET", f"/v1/invoices/{invoice_id}?expand[0]=payments")
+    run("pay", invoice["payments"]["data"][0]["payment"]["payment_intent"])
+    output = run("subscription", "pause", sub_id)
+    assert f"Subscription {sub_id}: paused" in output
+    assert "customer.subscription.paused -> 200" in output
+    assert f"Subscription {sub_id}: active" in run("subscription", "resume", sub_id)
+    with pytest.raises(CommandError, match="No such subscription"):
+        run("subscription", "advance", "sub_unknown")

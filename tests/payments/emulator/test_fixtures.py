@@ -30,6 +30,10 @@ def test_vendored_fixtures_are_stripes():
     vendored = json.loads(VENDORED.read_text())["resources"]
     assert {name: shared[name] for name in vendored} == vendored
     assert {"balance", "balance_transaction", "charge", "refund"} <= vendored.keys()
+    assert {
+        *("product", "price", "subscription", "subscription_item", "invoice", "line_item"),
+        *("invoice_payment", "webhook_endpoint", "deleted_webhook_endpoint"),
+    } <= vendored.keys()
     assert (REPO / "payments" / "emulator" / "STRIPE_FIXTURES_LICENSE").exists()
 
 
@@ -68,6 +72,39 @@ def test_objects_have_every_key_of_stripes_examples(api, emulator):
         for obj in found:
             assert obj["object"] == resource
             assert missing_keys(obj, template(resource)) == [], resource
+
+
+def test_billing_objects_have_every_key_of_stripes_examples(api, emulator):
+    sub = api.subscription(metadata={"user_id": "7"})
+    emulator.pay(sub["latest_invoice"]["payments"]["data"][0]["payment"]["payment_intent"])
+    renewed = emulator.advance_subscription(sub["id"])
+    invoice = api.get(f"/v1/invoices/{renewed['invoice']['id']}", {"expand": ["payments"]}).body
+    price = api.get(f"/v1/prices/{sub['items']['data'][0]['price']['id']}").body
+    endpoint = api.post(
+        "/v1/webhook_endpoints", {"url": "https://a.example/hook", "enabled_events": ["*"]}
+    ).body
+    deleted = api.request("DELETE", f"/v1/webhook_endpoints/{endpoint['id']}").body
+    objects = {
+        "product": [api.get(f"/v1/products/{price['product']}").body],
+        "price": [price],
+        "subscription": [sub, renewed["subscription"]],
+        "subscription_item": [sub["items"]["data"][0], renewed["subscription"]["items"]["data"][0]],
+        "invoice": [sub["latest_invoice"], invoice],
+        "line_item": [
+            line for i in (sub["latest_invoice"], invoice) for line in i["lines"]["data"]
+        ],
+        "invoice_payment": [
+            *sub["latest_invoice"]["payments"]["data"],
+            *invoice["payments"]["data"],
+        ],
+        "webhook_endpoint": [endpoint],
+        "deleted_webhook_endpoint": [deleted],
+    }
+    for resource, found in objects.items():
+        for obj in found:
+            assert obj["object"] == resource.removeprefix("deleted_"), resource
+            assert missing_keys(obj, template(resource)) == [], resource
+    assert missing_keys(sub["items"]["data"][0]["price"], template("price")) == []
 
 
 def test_example_only_values_are_replaced(api):

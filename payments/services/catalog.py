@@ -1,0 +1,47 @@
+"""Our catalog at Stripe: a Product per Tier, a Price per Price."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from payments import gateway
+from payments.models import Price, Tier
+
+
+def tier_ensure_product(*, tier: Tier) -> str:
+    """The tier's Stripe Product, created once (under the tier's row lock)."""
+    if tier.stripe_product_id:
+        return tier.stripe_product_id
+    with transaction.atomic():
+        tier = Tier.objects.select_for_update().get(pk=tier.pk)
+        if not tier.stripe_product_id:
+            tier.stripe_product_id = gateway.create_product(
+                name=tier.name,
+                description=tier.description,
+                metadata={"tier_id": str(tier.pk), "slug": tier.slug},
+                idempotency_key=f"tier-{tier.pk}-product",
+            )
+            tier.save(update_fields=["stripe_product_id"])
+    return tier.stripe_product_id
+
+
+def price_ensure_at_stripe(*, price: Price) -> str:
+    """The price's Stripe Price, created once with its product. Stripe prices are
+    immutable: a changed amount is a new Price row (and a new Stripe Price)."""
+    if price.stripe_price_id:
+        return price.stripe_price_id
+    product_id = tier_ensure_product(tier=price.tier)
+    with transaction.atomic():
+        price = Price.objects.select_for_update().get(pk=price.pk)
+        if not price.stripe_price_id:
+            price.stripe_price_id = gateway.create_price(
+                product_id=product_id,
+                currency=price.currency,
+                unit_amount=price.unit_amount,
+                interval=price.interval,
+                interval_count=price.interval_count,
+                metadata={"price_id": str(price.pk)},
+                idempotency_key=f"price-{price.pk}-{price.currency}-{price.unit_amount}",
+            )
+            price.save(update_fields=["stripe_price_id"])
+    return price.stripe_price_id

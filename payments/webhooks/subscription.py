@@ -1,0 +1,14 @@
+from payments.gateway import WebhookEventData, subscription_from_dict
+from payments.services.subscriptions import apply_subscription
+
+
+def on_subscription(event: WebhookEventData) -> None:
+    """Each customer.subscription.* event carries the subscription's snapshot at
+    ``event.created``; an older snapshot never overwrites a newer one."""
+    apply_subscription(data=subscription_from_dict(event.object), snapshot_at=event.created)
+
+
+HANDLERS = {
+    f"customer.subscription.{kind}": on_subscription
+    for kind in ("created", "updated", "deleted", "paused", "resumed")
+}
