@@ -150,6 +150,28 @@ DEFAULT_CURRENCY = _env_str("DEFAULT_CURRENCY", "eur").lower()
 # Webhook bodies larger than this are refused with 413 before parsing.
 PAYMENTS_WEBHOOK_MAX_BYTES = int(_env_str("PAYMENTS_WEBHOOK_MAX_BYTES", str(512 * 1024)))
 
+# Where createCheckoutSession may send the customer back (successUrl/cancelUrl
+# must be on one of these origins: no open redirects).
+PAYMENTS_REDIRECT_ORIGINS = _env_list(
+    "PAYMENTS_REDIRECT_ORIGINS", ["http://localhost:3000", "http://127.0.0.1:8000", "http://localhost:8000"]
+)
+
+# ------------------------------------------------------ admin notifications
+
+ADMIN_NOTIFY_EMAILS = _env_list("ADMIN_NOTIFY_EMAILS", [])
+ADMIN_NOTIFY_PHONES = _env_list("ADMIN_NOTIFY_PHONES", [])
+DEFAULT_FROM_EMAIL = _env_str("DEFAULT_FROM_EMAIL", "payments@localhost")
+MAILGUN_API_KEY = _env_str("MAILGUN_API_KEY")
+MAILGUN_SENDER_DOMAIN = _env_str("MAILGUN_SENDER_DOMAIN")
+if MAILGUN_API_KEY and MAILGUN_SENDER_DOMAIN:
+    EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
+    ANYMAIL = {"MAILGUN_API_KEY": MAILGUN_API_KEY, "MAILGUN_SENDER_DOMAIN": MAILGUN_SENDER_DOMAIN}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+TWILIO_ACCOUNT_SID = _env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = _env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = _env_str("TWILIO_FROM_NUMBER")
+
 # ------------------------------------------------------ everything else
 
 LANGUAGE_CODE = "en-us"
@@ -157,7 +179,6 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, now
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
 LOGGING = {

@@ -3,3 +3,23 @@ from events.models import Event
 
 def event_create(*, user, title: str) -> Event:
     return Event.objects.create(user=user, title=title.strip())
+
+
+def event_activate_free(*, user, event_id: str, tier_id: str) -> Event:
+    """With payments switched off (PAYMENTS_ENABLED=false) an event is activated
+    at the requested tier for free; with payments on, the tier must be paid for."""
+    from payments.conf import payments_enabled
+    from payments.errors import Forbidden, NotFound
+    from payments.models import Tier
+
+    event = Event.objects.filter(pk=event_id, user=user).first() if str(event_id).isdigit() else None
+    if event is None:
+        raise NotFound("No such event.", field="eventId")
+    tier = Tier.objects.filter(pk=tier_id, active=True).first() if str(tier_id).isdigit() else None
+    if tier is None:
+        raise NotFound("No such tier.", field="tierId")
+    if payments_enabled():
+        raise Forbidden("Payments are on: pay for the tier with createPaymentIntent or createCheckoutSession.")
+    event.is_active, event.tier = True, tier
+    event.save(update_fields=["is_active", "tier"])
+    return event

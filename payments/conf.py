@@ -25,6 +25,16 @@ class PaymentsConfig:
     webhook_max_bytes: int
     emulator_db: str
     emulator_webhook_url: str
+    redirect_origins: tuple[str, ...]
+    notify_emails: tuple[str, ...]
+    notify_phones: tuple[str, ...]
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_from_number: str
+
+    @property
+    def sms_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
 
     @property
     def uses_emulator(self) -> bool:
@@ -49,4 +59,15 @@ def get_config() -> PaymentsConfig:
         webhook_max_bytes=settings.PAYMENTS_WEBHOOK_MAX_BYTES,
         emulator_db=settings.STRIPE_EMULATOR_DB,
         emulator_webhook_url=settings.STRIPE_EMULATOR_WEBHOOK_URL,
+        redirect_origins=tuple(settings.PAYMENTS_REDIRECT_ORIGINS),
+        notify_emails=tuple(settings.ADMIN_NOTIFY_EMAILS),
+        notify_phones=tuple(settings.ADMIN_NOTIFY_PHONES),
+        twilio_account_sid=settings.TWILIO_ACCOUNT_SID,
+        twilio_auth_token=settings.TWILIO_AUTH_TOKEN,
+        twilio_from_number=settings.TWILIO_FROM_NUMBER,
     )
+
+
+def payments_enabled() -> bool:
+    """For host apps: are payments on (PAYMENTS_ENABLED)? When off, no Stripe call is made."""
+    return get_config().enabled

@@ -38,6 +38,11 @@ class PayableAdapter:
     def check_payable(self, obj: Any, price: Price) -> None:
         """Raise payments.errors.PayableNotPayable when ``obj`` cannot be paid at ``price``."""
 
+    def amount(self, obj: Any, price: Price) -> int:
+        """What paying for ``obj`` at ``price`` costs, in minor units: the price's
+        amount by default; an app may compute its own (a deposit, say). Never the client's."""
+        return price.unit_amount
+
     def fulfil(self, obj: Any, payment: Payment) -> None:
         """Deliver what was paid for. Called once, inside the transaction that
         marks ``payment`` SUCCEEDED (with ``obj`` locked when the adapter's

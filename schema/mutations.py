@@ -3,6 +3,7 @@ failures come back as OperationInfo (never an exception to the client)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated, Union
 
 import strawberry
@@ -17,9 +18,10 @@ from strawberry_django.auth.utils import get_current_user
 from strawberry_django.utils.requests import get_request
 from strawberry_django.fields.types import OperationInfo
 
-from events.services import event_create
+from events.services import event_activate_free, event_create
 from payments.errors import InvalidInput, PaymentsError, Unauthenticated
 from payments.services import payments as payment_services
+from payments.services import checkout as checkout_services
 from payments.services import refunds as refund_services
 from payments.services import subscriptions as subscription_services
 from schema import types
@@ -64,6 +66,15 @@ class CreateEventPayload:
 
 
 CreateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("CreateEventResult")]
+
+
+@strawberry.input
+class ActivateEventInput:
+    event_id: strawberry.ID
+    tier_id: strawberry.ID
+
+
+ActivateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("ActivateEventResult")]
 RefreshPaymentResult = Annotated[Union[types.Payment, OperationInfo], strawberry.union("RefreshPaymentResult")]
 
 
@@ -121,6 +132,34 @@ CancelSubscriptionResult = Annotated[
 ]
 
 
+@strawberry.input
+class CreateCheckoutSessionInput:
+    price_id: strawberry.ID = strawberry.field(description="ONE_TIME => mode payment; RECURRING => mode subscription")
+    payable: PayableInput | None = None
+    success_url: str
+    cancel_url: str
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class CheckoutSession:
+    id: str
+    url: str
+    status: str
+    expires_at: datetime | None
+
+
+@strawberry.type
+class CreateCheckoutSessionPayload:
+    checkout_session: CheckoutSession
+    payment: types.Payment | None
+
+
+CreateCheckoutSessionResult = Annotated[
+    Union[CreateCheckoutSessionPayload, OperationInfo], strawberry.union("CreateCheckoutSessionResult")
+]
+
+
 def _websocket_scope(info: Info) -> dict | None:
     """The Channels scope when the operation came over the WebSocket, else None."""
     request = get_request(info)
@@ -170,6 +209,17 @@ class Mutation:
         except PaymentsError as exc:
             return operation_info(exc)
 
+    @strawberry_django.mutation(
+        handle_django_errors=False,
+        description="Only while payments are switched off: activates the event at the tier for free.",
+    )
+    def activate_event(self, info: Info, input: ActivateEventInput) -> ActivateEventResult:
+        try:
+            event = event_activate_free(user=_viewer(info), event_id=str(input.event_id), tier_id=str(input.tier_id))
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return CreateEventPayload(event=event)
+
     @strawberry_django.mutation(handle_django_errors=False)
     def create_payment_intent(self, info: Info, input: CreatePaymentIntentInput) -> CreatePaymentIntentResult:
         try:
@@ -185,6 +235,32 @@ class Mutation:
             return operation_info(exc)
         return CreatePaymentIntentPayload(
             payment=result.payment, client_secret=result.client_secret, publishable_key=result.publishable_key
+        )
+
+    @strawberry_django.mutation(handle_django_errors=False)
+    def create_checkout_session(self, info: Info, input: CreateCheckoutSessionInput) -> CreateCheckoutSessionResult:
+        try:
+            result = checkout_services.create_checkout_session(
+                user=_viewer(info),
+                price_id=str(input.price_id),
+                payable=payment_services.PayableRef(type=input.payable.type, id=str(input.payable.id))
+                if input.payable
+                else None,
+                success_url=input.success_url,
+                cancel_url=input.cancel_url,
+                idempotency_key=input.idempotency_key,
+            )
+        except PaymentsError as exc:
+            return operation_info(exc)
+        session = result.session
+        return CreateCheckoutSessionPayload(
+            checkout_session=CheckoutSession(
+                id=session.id,
+                url=session.url,
+                status=session.status,
+                expires_at=datetime.fromtimestamp(session.expires_at, tz=timezone.utc) if session.expires_at else None,
+            ),
+            payment=result.payment,
         )
 
     @strawberry_django.mutation(handle_django_errors=False)

@@ -8,8 +8,10 @@ It answers the real ``stripe`` library through the HTTP client adapter in
 own SQLite file shared by every process of the checkout, follows Stripe's
 test cards, idempotency and error shapes, and records events that
 ``deliver_pending`` POSTs, signed, to the webhook endpoint. ``pay``,
-``authenticate`` and ``settle`` play the customer's browser and bank; the
-``stripe_emulator`` management command exposes them to a second terminal.
+``authenticate`` and ``settle`` play the customer's browser and bank, and
+``complete_checkout``, ``settle_checkout`` and ``expire_checkout`` the
+customer on a hosted Checkout page; the ``stripe_emulator`` management
+command exposes them to a second terminal.
 This package never imports ``stripe``.
 """
 

@@ -14,6 +14,15 @@ invoice finalized at once and a PaymentIntent to pay it; the intent carries no
 moves an invoice's intent (the confirm endpoint, ``pay``, ``authenticate``)
 moves the invoice and its subscription too (``_invoice_follows``).
 ``advance_subscription`` plays a test clock reaching the period's end.
+
+Checkout: a session (hosted page, one price, quantity 1) is only a promise
+until its customer pays the page (``complete_checkout``): then, and not
+before, its PaymentIntent (payment mode) or its subscription with the first
+invoice (subscription mode) is made and paid through the code above, and the
+session is ``complete`` (``checkout.session.completed``). A delayed method
+completes it ``unpaid`` until ``settle_checkout`` (the ``async_payment_*``
+events). Sessions expire only through the expire endpoint or
+``expire_checkout``: the emulator has no clock.
 """
 
 from __future__ import annotations
@@ -67,6 +76,11 @@ _SUBSCRIPTION_STATUSES = (
     *("past_due", "paused", "trialing", "unpaid"),
 )
 _ENDED = ("canceled", "incomplete_expired")
+_CHECKOUT_MODES = ("payment", "setup", "subscription")
+_CHECKOUT_STATUSES = ("complete", "expired", "open")
+# What a session keeps of its create request beyond its own fields (line_items is
+# includable only; payment_intent_data and subscription_data are not on it at all).
+_CHECKOUT_REQUEST = "emulator.checkout_session_request"
 _INVOICE_INCLUDABLE = ("confirmation_secret", "payments")  # on the invoice only when expanded
 # The moves of an invoice's PaymentIntent that the invoice (and its subscription) follow.
 _INVOICE_FOLLOWS = (
@@ -270,6 +284,21 @@ _ROUTES = (
         "GET", "/v1/invoices", "_list_invoices", "customer subscription status limit starting_after"
     ),
     _route("GET", "/v1/invoices/{id}", "_get_invoice"),
+    _route(
+        "POST",
+        "/v1/checkout/sessions",
+        "_create_checkout_session",
+        "mode line_items customer success_url cancel_url client_reference_id metadata"
+        " payment_intent_data subscription_data expires_at payment_method_types",
+    ),
+    _route(
+        "GET",
+        "/v1/checkout/sessions",
+        "_list_checkout_sessions",
+        "payment_intent subscription customer status limit starting_after",
+    ),
+    _route("GET", "/v1/checkout/sessions/{id}", "_get_checkout_session"),
+    _route("POST", "/v1/checkout/sessions/{id}/expire", "_expire_checkout_session"),
     _route(
         "POST",
         "/v1/webhook_endpoints",
@@ -655,9 +684,12 @@ class Emulator:
         resource: str,
         filters: dict[str, Any],
         keep: Callable[[StripeObject], bool] | None = None,
+        *,
+        url: str | None = None,
     ) -> StripeObject:
         """A page of ``resource``, newest first: ``filters`` maps a JSON path to the value it
-        must equal; ``keep``, when given, filters further."""
+        must equal; ``keep``, when given, filters further. ``url`` defaults to
+        ``/v1/<resource>s``."""
         limit = _limit(params)
         after = params.get("starting_after") or None
         if after:
@@ -671,7 +703,7 @@ class Emulator:
             "object": "list",
             "data": rows[:limit],
             "has_more": len(rows) > limit,
-            "url": f"/v1/{resource}s",
+            "url": url or f"/v1/{resource}s",
         }
 
     # ------------------------------------------------------------ refunds
@@ -1219,6 +1251,229 @@ class Emulator:
             filters["parent.subscription_details.subscription"] = params["subscription"]
         return self._list(tx, params, "invoice", filters)
 
+    # --------------------------------------------------- checkout sessions
+
+    def _create_checkout_session(self, tx: Tx, params: Params) -> StripeObject:
+        """A hosted-page session for one price, quantity 1. Nothing is paid or subscribed
+        until the customer completes the page (``complete_checkout``), and Stripe sends
+        no event at creation."""
+        mode = params.get("mode")
+        if not mode:
+            raise _parameter_missing("mode")
+        if mode not in _CHECKOUT_MODES:
+            raise ApiError(
+                400, "Invalid mode: must be one of payment, setup, or subscription", param="mode"
+            )
+        if mode == "setup":
+            raise ApiError(
+                400,
+                "The Stripe emulator supports only payment and subscription mode.",
+                param="mode",
+            )
+        price = self._checkout_price(tx, params.get("line_items"), mode)
+        customer = None
+        if params.get("customer"):
+            customer = self._load(tx, "customer", params["customer"], "customer")
+        if not params.get("success_url"):
+            raise _parameter_missing("success_url")
+        own, other = "payment_intent_data", "subscription_data"
+        if mode == "subscription":
+            own, other = other, own
+        if params.get(other) is not None:
+            raise ApiError(400, f"You can not pass `{other}` in `{mode}` mode.", param=other)
+        data = params.get(own) or {}
+        if not isinstance(data, dict):
+            raise ApiError(400, "Invalid object", param=own)
+        unknown = sorted(set(data) - {"metadata"})
+        if unknown:
+            raise _parameter_unknown(f"{own}[{unknown[0]}]")
+        data_metadata = _metadata({}, data)  # for the PaymentIntent or the subscription
+        types = params.get("payment_method_types") or ["card"]
+        if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
+            raise ApiError(400, "Invalid array", param="payment_method_types")
+        session = objects.checkout_session(
+            mode=mode,
+            price=price,
+            quantity=1,
+            customer_id=customer["id"] if customer else None,
+            success_url=params["success_url"],
+            cancel_url=params.get("cancel_url") or None,
+            payment_method_types=types,
+            expires_at=self._checkout_expires_at(params),
+        )
+        session["client_reference_id"] = params.get("client_reference_id") or None
+        session["metadata"] = _metadata({}, params)
+        if tx.get(price["id"]) is None:  # an inline price (price_data)
+            tx.put(price)
+        tx.put(session)
+        tx.put(
+            {
+                "id": f"{session['id']}_request",
+                "object": _CHECKOUT_REQUEST,
+                "created": session["created"],
+                "price": price["id"],
+                "quantity": 1,
+                "metadata": data_metadata,
+            }
+        )
+        return session
+
+    def _checkout_price(self, tx: Tx, items: Any, mode: str) -> StripeObject:
+        if not items:
+            raise _parameter_missing("line_items")
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ApiError(400, "Invalid array", param="line_items")
+        if len(items) != 1:
+            raise ApiError(
+                400,
+                "The Stripe emulator supports Checkout Sessions of one line item.",
+                param="line_items",
+            )
+        unknown = sorted(set(items[0]) - {"price", "price_data", "quantity"})
+        if unknown:
+            raise _parameter_unknown(f"line_items[0][{unknown[0]}]")
+        if items[0].get("price") and items[0].get("price_data"):
+            raise ApiError(
+                400,
+                "You may only specify one of these parameters: price, price_data.",
+                param="line_items[0][price_data]",
+            )
+        if items[0].get("price_data"):
+            price = self._inline_price(tx, items[0]["price_data"])
+        elif items[0].get("price"):
+            price = self._load(tx, "price", items[0]["price"], "line_items[0][price]")
+        else:
+            raise _parameter_missing("line_items[0][price]")
+        if items[0].get("quantity") in (None, ""):
+            raise ApiError(
+                400,
+                "Quantity is required. Add `quantity` to `line_items[0]`",
+                param="line_items[0][quantity]",
+            )
+        if _int(items[0], "quantity", param="line_items[0][quantity]") != 1:
+            raise ApiError(
+                400,
+                "The Stripe emulator supports a quantity of 1.",
+                param="line_items[0][quantity]",
+            )
+        if not price["active"] and not items[0].get("price_data"):
+            raise ApiError(
+                400,
+                "The price specified is inactive. This field only accepts active prices.",
+                param="line_items[0][price]",
+            )
+        if mode == "payment" and price["type"] == "recurring":
+            raise ApiError(
+                400,
+                "You specified `payment` mode but passed a recurring price. Either switch to"
+                " `subscription` mode or use only one-time prices.",
+                param="line_items[0][price]",
+            )
+        if mode == "subscription" and price["type"] != "recurring":
+            raise ApiError(
+                400,
+                "You must provide at least one recurring price in `subscription` mode when"
+                " using prices.",
+                param="line_items",
+            )
+        return price
+
+    def _inline_price(self, tx: Tx, data: Any) -> StripeObject:
+        """The price ``line_items[0][price_data]`` describes, made for this session alone
+        (inactive, no event) so that the session's payment can use it."""
+        name = "line_items[0][price_data]"
+        if not isinstance(data, dict):
+            raise ApiError(400, "Invalid object", param=name)
+        unknown = sorted(set(data) - {"currency", "product", "unit_amount", "recurring"})
+        if unknown:
+            raise _parameter_unknown(f"{name}[{unknown[0]}]")
+        for field in ("currency", "product"):
+            if not data.get(field):
+                raise _parameter_missing(f"{name}[{field}]")
+        self._load(tx, "product", data["product"], f"{name}[product]")
+        amount = _int(data, "unit_amount", param=f"{name}[unit_amount]")
+        if amount < 0:
+            raise ApiError(
+                400,
+                "This value must be greater than or equal to 0.",
+                code="parameter_invalid_integer",
+                param=f"{name}[unit_amount]",
+            )
+        recurring = data.get("recurring")
+        price = objects.price(
+            data["product"],
+            str(data["currency"]).lower(),
+            amount,
+            None if recurring is None else self._recurring(recurring),
+        )
+        price["active"] = False
+        return price  # stored with the session, once the whole request is valid
+
+    @staticmethod
+    def _checkout_expires_at(params: Params) -> int | None:
+        """Between 30 minutes and 24 hours from now; None for Stripe's default (24 hours)."""
+        if params.get("expires_at") in (None, ""):
+            return None
+        expires_at, now = _int(params, "expires_at"), objects.now()
+        if expires_at < now + 30 * 60:
+            raise ApiError(
+                400,
+                "The `expires_at` timestamp must be at least 30 minutes from Checkout Session"
+                " creation.",
+                param="expires_at",
+            )
+        if expires_at > now + objects.CHECKOUT_SESSION_LIFETIME:
+            raise ApiError(
+                400,
+                "The `expires_at` timestamp must be less than 24 hours from Checkout Session"
+                " creation.",
+                param="expires_at",
+            )
+        return expires_at
+
+    def _get_checkout_session(self, tx: Tx, params: Params, session_id: str) -> StripeObject:
+        return self._load(tx, "checkout.session", session_id)
+
+    def _list_checkout_sessions(self, tx: Tx, params: Params) -> StripeObject:
+        status = params.get("status") or None
+        if status not in (None, *_CHECKOUT_STATUSES):
+            raise ApiError(
+                400, "Invalid status: must be one of complete, expired, or open", param="status"
+            )
+        filters = _filters(params, "payment_intent", "subscription", "customer", "status")
+        return self._list(tx, params, "checkout.session", filters, url="/v1/checkout/sessions")
+
+    def _expire_checkout_session(self, tx: Tx, params: Params, session_id: str) -> StripeObject:
+        return self._expire_session(tx, self._load(tx, "checkout.session", session_id))
+
+    def _expire_session(self, tx: Tx, session: StripeObject) -> StripeObject:
+        """An open session expires; the PaymentIntent of a failed attempt is canceled."""
+        if session["status"] != "open":
+            raise ApiError(
+                400,
+                'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout'
+                f" Session has a status of `{session['status']}`.",
+            )
+        intent = tx.get(session["payment_intent"]) if session["payment_intent"] else None
+        if intent is not None and intent["status"] in _CANCELABLE:
+            intent.update(canceled_at=objects.now(), cancellation_reason="abandoned")
+            intent["next_action"] = None
+            self._transition(tx, intent, "canceled", "payment_intent.canceled")
+        session.update(status="expired", url=None)
+        tx.put(session)
+        tx.emit("checkout.session.expired", session)
+        return session
+
+    def _checkout_request(self, tx: Tx, session: StripeObject) -> StripeObject:
+        return self._load(tx, _CHECKOUT_REQUEST, f"{session['id']}_request")
+
+    def _session_intent(self, tx: Tx, session: StripeObject) -> StripeObject:
+        """The PaymentIntent paying the session: its own, or its first invoice's."""
+        if session["payment_intent"]:
+            return self._load(tx, "payment_intent", session["payment_intent"])
+        [payment] = tx.list_objects("invoice_payment", {"invoice": session["invoice"]})
+        return self._load(tx, "payment_intent", payment["payment"]["payment_intent"])
+
     # -------------------------------------------------- webhook endpoints
 
     def _create_webhook_endpoint(self, tx: Tx, params: Params) -> StripeObject:
@@ -1422,16 +1677,161 @@ class Emulator:
         """Finish a ``processing`` payment: it succeeds, or its charge fails (a card_error)."""
 
         def act(tx: Tx) -> None:
-            intent = self._load(tx, "payment_intent", payment_intent_id)
-            if intent["status"] != "processing":
-                raise _unexpected_state(intent, "settle")
-            method = self._load(tx, "payment_method", intent["payment_method"])
-            if succeed:
-                self._succeed(tx, intent, method, three_d_secure=False)
-            else:
-                self._decline(tx, intent, method, GENERIC_DECLINE)
+            self._settle(tx, self._load(tx, "payment_intent", payment_intent_id), succeed)
 
         return self._act(payment_intent_id, act)
+
+    def _settle(self, tx: Tx, intent: StripeObject, succeed: bool) -> StripeObject:
+        if intent["status"] != "processing":
+            raise _unexpected_state(intent, "settle")
+        method = self._load(tx, "payment_method", intent["payment_method"])
+        if not succeed:
+            self._decline(tx, intent, method, GENERIC_DECLINE)
+        return self._succeed(tx, intent, method, three_d_secure=False)
+
+    # ------------------------------------ the customer on a Checkout page
+
+    def complete_checkout(
+        self, session_id: str, card_number: str = "4242424242424242", *, delayed: bool = False
+    ) -> dict[str, Any]:
+        """Pay an open Checkout Session's page with a card, as its customer would.
+
+        Payment mode: the session's PaymentIntent is created (the first time; a retry
+        after a decline reuses it) with payment_intent_data's metadata and confirmed
+        through the confirm endpoint's code. Subscription mode: the subscription is
+        created (subscription_data's metadata, the card as its default payment method)
+        with its first invoice, which the card pays; a decline undoes all of it. A card
+        asking for 3-D Secure is authenticated on the page. Paid, the session is
+        ``complete`` and ``paid`` (``checkout.session.completed``); declined, it stays
+        ``open`` and the card_error is returned. ``delayed`` plays an asynchronous
+        method: the payment stays ``processing`` and the session is ``complete`` but
+        ``unpaid`` until :meth:`settle_checkout`.
+        Returns ``{"session": ..., "error": <Stripe error object or None>}``.
+        """
+
+        def act(tx: Tx, session: StripeObject) -> None:
+            if session["status"] != "open":
+                raise ApiError(
+                    400,
+                    f"This Checkout Session is no longer open: it is {session['status']}.",
+                )
+            method = self._test_card(tx, card_number)
+            if session["mode"] == "payment":
+                intent = self._checkout_payment(tx, session, method, delayed)
+            else:
+                intent = self._checkout_subscription(tx, session, method, delayed)
+            customer = tx.get(session["customer"]) if session["customer"] else None
+            session.update(
+                status="complete",
+                payment_status="paid" if intent["status"] == "succeeded" else "unpaid",
+                url=None,
+                customer_details=objects.checkout_customer_details(customer),
+                collected_information={
+                    "business_name": None,
+                    "individual_name": None,
+                    "shipping_details": None,
+                },
+            )
+            tx.put(session)
+            tx.emit("checkout.session.completed", session)
+
+        return self._checkout_act(session_id, act)
+
+    def _checkout_payment(
+        self, tx: Tx, session: StripeObject, method: StripeObject, delayed: bool
+    ) -> StripeObject:
+        intent = tx.get(session["payment_intent"]) if session["payment_intent"] else None
+        if intent is None:
+            intent = objects.payment_intent(
+                amount=session["amount_total"],
+                currency=session["currency"],
+                customer=session["customer"],
+                description=None,
+                receipt_email=None,
+                payment_method_types=session["payment_method_types"],
+                automatic_payment_methods=False,
+            )
+            intent["metadata"] = dict(self._checkout_request(tx, session)["metadata"])
+            tx.put(intent)
+            tx.emit("payment_intent.created", intent)
+            session["payment_intent"] = intent["id"]
+            tx.put(session)  # kept through a decline: the page retries with this intent
+        return self._checkout_confirm(tx, intent, method, delayed)
+
+    def _checkout_subscription(
+        self, tx: Tx, session: StripeObject, method: StripeObject, delayed: bool
+    ) -> StripeObject:
+        request = self._checkout_request(tx, session)
+        price = self._load(tx, "price", request["price"])
+        try:
+            with tx.savepoint():
+                if session["customer"]:
+                    customer = self._load(tx, "customer", session["customer"])
+                else:  # Checkout makes one in subscription mode
+                    customer = tx.put(objects.customer())
+                    tx.emit("customer.created", customer)
+                    session["customer"] = customer["id"]
+                sub = objects.subscription(customer["id"], price, save_default_payment_method="off")
+                sub.update(metadata=dict(request["metadata"]), default_payment_method=method["id"])
+                sub = self._start_subscription(tx, sub, customer, "default_incomplete", {})
+                session.update(subscription=sub["id"], invoice=sub["latest_invoice"])
+                intent = self._session_intent(tx, session)
+                return self._checkout_confirm(tx, intent, method, delayed)
+        except ApiError as exc:  # nothing of it is left
+            for key in ("charge", "payment_intent"):
+                exc.error.pop(key, None)
+            raise
+
+    def _checkout_confirm(
+        self, tx: Tx, intent: StripeObject, method: StripeObject, delayed: bool
+    ) -> StripeObject:
+        intent = self._confirm(tx, intent, {"payment_method": method["id"]}, processing=delayed)
+        if intent["status"] == "requires_action":  # 3-D Secure, passed on the page
+            intent = self._succeed(tx, intent, method, three_d_secure=True)
+        return intent
+
+    def settle_checkout(self, session_id: str, succeed: bool = True) -> dict[str, Any]:
+        """Finish the delayed payment of a completed, unpaid session, as :meth:`settle`
+        does, then ``checkout.session.async_payment_succeeded`` (now ``paid``) or
+        ``checkout.session.async_payment_failed`` (the card_error is returned)."""
+
+        def act(tx: Tx, session: StripeObject) -> None:
+            if (session["status"], session["payment_status"]) != ("complete", "unpaid"):
+                raise ApiError(
+                    400,
+                    "This Checkout Session has no payment to settle: it is"
+                    f" {session['status']} and {session['payment_status']}.",
+                )
+            intent = self._session_intent(tx, session)
+            try:
+                self._settle(tx, intent, succeed)
+            except ApiError as exc:
+                if exc.error["type"] == "card_error":
+                    tx.emit("checkout.session.async_payment_failed", session)
+                raise
+            session["payment_status"] = "paid"
+            tx.put(session)
+            tx.emit("checkout.session.async_payment_succeeded", session)
+
+        return self._checkout_act(session_id, act)
+
+    def expire_checkout(self, session_id: str) -> dict[str, Any]:
+        """What the expire endpoint does (Stripe's own expiry: the emulator has no clock)."""
+        return self._checkout_act(session_id, self._expire_session)
+
+    def _checkout_act(
+        self, session_id: str, action: Callable[[Tx, StripeObject], Any]
+    ) -> dict[str, Any]:
+        with self._store.transaction() as tx:
+            try:
+                action(tx, self._load(tx, "checkout.session", session_id))
+                error = None
+            except ApiError as exc:
+                error = self._with_log_url(tx, exc.error)
+            session = tx.get(session_id)
+            if session is not None and session["object"] != "checkout.session":
+                session = None
+            return {"session": session, "error": error}
 
     # ------------------------------------ Stripe's own moves, the Dashboard
 

@@ -1,9 +1,10 @@
 from .catalog import Price, Tier
 from .customer import Customer
 from .ledger import Transaction
+from .notification import Notification
 from .payment import Payment, PaymentStatus
 from .refund import Refund
 from .subscription import Invoice, Subscription
 from .webhook import WebhookEvent
 
-__all__ = ["Customer", "Invoice", "Payment", "PaymentStatus", "Price", "Refund", "Subscription", "Tier", "Transaction", "WebhookEvent"]
+__all__ = ["Customer", "Invoice", "Notification", "Payment", "PaymentStatus", "Price", "Refund", "Subscription", "Tier", "Transaction", "WebhookEvent"]

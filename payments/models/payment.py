@@ -45,6 +45,13 @@ _PROGRESS = {
 }
 
 
+def _our_status(stripe_status: str, failure_code: str) -> PaymentStatus:
+    new = STRIPE_STATUS.get(stripe_status)
+    if new is None:
+        raise ValueError(f"unknown PaymentIntent status {stripe_status!r}")
+    return PaymentStatus.FAILED if new == PaymentStatus.PENDING and failure_code else new
+
+
 class Payment(models.Model):
     """One attempt to take a one-time amount, mirrored from a Stripe PaymentIntent.
 
@@ -67,6 +74,8 @@ class Payment(models.Model):
     payable_type = models.CharField(max_length=64, blank=True, default="")
     payable_id = models.CharField(max_length=64, blank=True, default="")
     stripe_payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # The hosted Checkout page currently offered for this payment (createCheckoutSession).
+    stripe_checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     # What the idempotency key was first used for (price and payable): the same
     # key with other input is refused.
@@ -110,19 +119,17 @@ class Payment(models.Model):
         snapshot_at: int,
         failure_code: str = "",
         failure_message: str = "",
+        authoritative: bool = False,
     ) -> bool:
         """Move to the status a PaymentIntent snapshot taken at ``snapshot_at`` shows.
 
         Order-proof: settled statuses (SUCCEEDED, CANCELED, refunded) are never
         left; among the open ones the newest snapshot wins, and a tie goes to the
-        status further along. Returns whether anything changed; saving is the
-        caller's (it holds the row lock).
+        status further along, unless the snapshot is ``authoritative`` (just read
+        from Stripe). Returns whether anything changed; saving is the caller's (it
+        holds the row lock).
         """
-        new = STRIPE_STATUS.get(stripe_status)
-        if new is None:
-            raise ValueError(f"unknown PaymentIntent status {stripe_status!r}")
-        if new == PaymentStatus.PENDING and failure_code:
-            new = PaymentStatus.FAILED
+        new = _our_status(stripe_status, failure_code)
         changed = False
         # The newest failed attempt's reason, whatever order the snapshots come in.
         if failure_code and (snapshot_at, failure_code) > (self.failure_at, self.failure_code):
@@ -133,13 +140,24 @@ class Payment(models.Model):
         if new not in SETTLED:
             if snapshot_at < self.stripe_snapshot_at:
                 return changed
-            if snapshot_at == self.stripe_snapshot_at and _PROGRESS[new] < _PROGRESS[self.status]:
+            if snapshot_at == self.stripe_snapshot_at and not authoritative and _PROGRESS[new] < _PROGRESS[self.status]:
                 return changed
         changed = changed or new != self.status
         self.status = new
         self.stripe_snapshot_at = max(self.stripe_snapshot_at, snapshot_at)
         return changed
 
+
+    def snapshot_is_ambiguous(self, stripe_status: str, *, snapshot_at: int, failure_code: str = "") -> bool:
+        """Two snapshots of the same second that disagree on an open status: only
+        Stripe can tell which is current (e.g. processing, then failed, at once)."""
+        new = _our_status(stripe_status, failure_code)
+        return (
+            snapshot_at == self.stripe_snapshot_at
+            and self.status not in SETTLED
+            and new not in SETTLED
+            and new != self.status
+        )
 
     def apply_refunded_amount(self, amount_refunded: int) -> bool:
         """Follow the sum of succeeded refunds: PARTIALLY_REFUNDED, REFUNDED, or

@@ -21,7 +21,7 @@ from payments.live import publish_payment_change
 from payments.models import Payment, PaymentStatus, Price
 from payments.models.payment import OPEN
 from payments.selectors import parse_uuid, payment_get_for_viewer
-from payments.services import fulfilment, ledger, refunds
+from payments.services import fulfilment, ledger, notifications, refunds
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.customers import customer_get_or_create
 
@@ -56,9 +56,10 @@ def _price_for_payment(price_id: str) -> Price:
     return price
 
 
-def _check_payable(*, user, price: Price, payable: PayableRef | None) -> None:
+def _check_payable(*, user, price: Price, payable: PayableRef | None) -> int:
+    """Check the viewer may pay for ``payable`` at ``price``; returns the amount to take."""
     if payable is None:
-        return
+        return price.unit_amount
     adapter = payables.get_adapter(payable.type)
     if adapter is None:
         raise InvalidInput(f"Unknown payable type {payable.type!r}.", field="payable.type")
@@ -67,6 +68,7 @@ def _check_payable(*, user, price: Price, payable: PayableRef | None) -> None:
     if obj is None or adapter.owner_id(obj) != user.pk:
         raise NotFound("No such payable.", field="payable.id")
     adapter.check_payable(obj, price)
+    return adapter.amount(obj, price)
 
 
 def _fingerprint(price_id: str, payable: PayableRef | None) -> str:
@@ -98,7 +100,7 @@ def create_payment_intent(
             return _replay(existing, fingerprint)
 
     price = _price_for_payment(price_id)
-    _check_payable(user=user, price=price, payable=payable)
+    amount = _check_payable(user=user, price=price, payable=payable)
 
     open_payment = (
         Payment.objects.filter(
@@ -120,7 +122,7 @@ def create_payment_intent(
                 user=user,
                 price=price,
                 tier=price.tier,
-                amount=price.unit_amount,
+                amount=amount,
                 currency=price.currency,
                 payable_type=payable.type if payable else "",
                 payable_id=payable.id if payable else "",
@@ -187,7 +189,9 @@ def _lock_payment_for_intent(intent: gateway.PaymentIntentData) -> Payment | Non
     return payment
 
 
-def apply_payment_intent(*, intent: gateway.PaymentIntentData, snapshot_at: int) -> Payment | None:
+def apply_payment_intent(
+    *, intent: gateway.PaymentIntentData, snapshot_at: int, authoritative: bool = False
+) -> Payment | None:
     """Apply a PaymentIntent snapshot (from a webhook or a read) to its Payment.
 
     Runs in one transaction with the Payment row locked. On the move to
@@ -199,6 +203,10 @@ def apply_payment_intent(*, intent: gateway.PaymentIntentData, snapshot_at: int)
         if payment is None:
             logger.info("PaymentIntent %s is not one of our payments; ignored", intent.id)
             return None
+        if not authoritative and payment.snapshot_is_ambiguous(
+            intent.status, snapshot_at=snapshot_at, failure_code=intent.failure_code
+        ):
+            intent, authoritative = gateway.retrieve_payment_intent(intent.id), True
         if intent.status == "succeeded" and (intent.amount, intent.currency) != (payment.amount, payment.currency):
             raise AmountMismatch(
                 f"PaymentIntent {intent.id} succeeded for {intent.amount} {intent.currency}, "
@@ -210,6 +218,7 @@ def apply_payment_intent(*, intent: gateway.PaymentIntentData, snapshot_at: int)
             snapshot_at=snapshot_at,
             failure_code=intent.failure_code,
             failure_message=intent.failure_message,
+            authoritative=authoritative,
         )
         if changed or payment.stripe_payment_intent_id != intent.id:
             payment.save()
@@ -218,6 +227,7 @@ def apply_payment_intent(*, intent: gateway.PaymentIntentData, snapshot_at: int)
                 if intent.latest_charge:
                     ledger.record_charge(payment=payment, charge_id=intent.latest_charge)
                 fulfilment.fulfil(payment)
+                notifications.notify_sale(payment)
                 # Refunds can be told before the success they refund (events come in any order).
                 refunds.sync_refunded_amount(payment)
             publish_payment_change(payment, previous_status=previous)
@@ -227,10 +237,11 @@ def apply_payment_intent(*, intent: gateway.PaymentIntentData, snapshot_at: int)
 def refresh_payment(*, user, payment_id: str) -> Payment:
     """Re-read the payment's PaymentIntent from Stripe and apply it (a late webhook)."""
     require_user(user)
+    require_payments_enabled()
     payment = payment_get_for_viewer(user=user, payment_id=payment_id)
     if payment is None:
         raise NotFound("No such payment.", field="id")
     if not payment.stripe_payment_intent_id:
         return payment
     intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
-    return apply_payment_intent(intent=intent, snapshot_at=int(time.time())) or payment
+    return apply_payment_intent(intent=intent, snapshot_at=int(time.time()), authoritative=True) or payment

@@ -260,7 +260,7 @@ def _payment_for_invoice(*, invoice: Invoice, subscription: Subscription, paymen
         return
     if invoice.status == Invoice.Status.PAID:
         intent = gateway.retrieve_payment_intent(payment_intent_id)
-        apply_payment_intent(intent=intent, snapshot_at=int(time.time()))
+        apply_payment_intent(intent=intent, snapshot_at=int(time.time()), authoritative=True)
 
 
 class SubscriptionPayable(PayableAdapter):

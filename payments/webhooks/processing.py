@@ -13,7 +13,7 @@ from django.utils import timezone as dj_timezone
 
 from payments.gateway import WebhookEventData
 from payments.models import WebhookEvent
-from payments.webhooks import invoice, payment_intent, refunds, subscription
+from payments.webhooks import checkout, invoice, payment_intent, refunds, subscription
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -24,6 +24,7 @@ HANDLERS: dict[str, Handler] = {
     **refunds.HANDLERS,
     **subscription.HANDLERS,
     **invoice.HANDLERS,
+    **checkout.HANDLERS,
 }
 
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)

@@ -1,5 +1,5 @@
-"""Play the customer's browser and bank, and the Stripe Dashboard, against the
-built-in Stripe emulator.
+"""Play the customer's browser and bank (on a payment form or a hosted Checkout
+page), and the Stripe Dashboard, against the built-in Stripe emulator.
 
 Run from a second terminal next to ``manage.py runserver``: each action
 changes Stripe's state (the emulator's database file the server shares), then
@@ -20,8 +20,9 @@ from payments.emulator.objects import format_amount
 
 class Command(BaseCommand):
     help = (
-        "Pay, authenticate, settle or refund a payment in the Stripe emulator, move refunds or"
-        " a subscription on, and deliver the webhooks."
+        "Pay, authenticate, settle or refund a payment in the Stripe emulator, complete, settle"
+        " or expire a Checkout Session, move refunds or a subscription on, and deliver the"
+        " webhooks."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -62,6 +63,22 @@ class Command(BaseCommand):
         moves.choices["advance"].add_argument(
             "--fail", action="store_true", help="decline the renewal's payment"
         )
+        checkout = actions.add_parser("checkout", help="The customer on a Checkout page.")
+        pages = checkout.add_subparsers(dest="checkout_action", required=True)
+        for name, help_text in (
+            ("complete", "Pay the page with a test card (payment or subscription mode)."),
+            ("settle", "Finish the delayed payment of a completed session."),
+            ("expire", "Expire an open session."),
+        ):
+            page = pages.add_parser(name, help=help_text)
+            page.add_argument("session", help="Checkout Session id (cs_...)")
+        pages.choices["complete"].add_argument(
+            "--card", default="4242424242424242", help="card number (Stripe test cards)"
+        )
+        pages.choices["complete"].add_argument(
+            "--delayed", action="store_true", help="a delayed method; finish with 'settle'"
+        )
+        pages.choices["settle"].add_argument("--fail", action="store_true", help="make it fail")
         actions.add_parser("deliver", help="Deliver pending webhook events.")
         events = actions.add_parser("events", help="List recent events.")
         events.add_argument("--limit", type=int, default=20)
@@ -90,6 +107,8 @@ class Command(BaseCommand):
                 self.stdout.write("No refund to advance.")
         elif action == "subscription":
             self._move_subscription(emulator, options)
+        elif action == "checkout":
+            self._checkout(emulator, options)
         elif action != "deliver":
             intent_id = self._payment_intent_id(options["payment"])
             if action == "pay":
@@ -149,6 +168,30 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Invoice {invoice['id']} {invoice['number']}, {amount}: {invoice['status']}"
             )
+        if error:
+            reason = error.get("decline_code") or error["code"]
+            self.stdout.write(self.style.WARNING(f"  payment failed: {reason}: {error['message']}"))
+
+    def _checkout(self, emulator: Emulator, options: dict[str, Any]) -> None:
+        session_id, move = options["session"], options["checkout_action"]
+        if move == "complete":
+            result = emulator.complete_checkout(
+                session_id, options["card"], delayed=options["delayed"]
+            )
+        elif move == "settle":
+            result = emulator.settle_checkout(session_id, succeed=not options["fail"])
+        else:
+            result = emulator.expire_checkout(session_id)
+        session, error = result["session"], result["error"]
+        if error and error["type"] != "card_error":  # a card_error is the payment's outcome
+            raise CommandError(error["message"])
+        self.stdout.write(
+            f"Checkout Session {session['id']}: {session['status']}, {session['payment_status']}"
+        )
+        for field, name in (("payment_intent", "PaymentIntent"), ("subscription", "Subscription")):
+            if session[field]:
+                status = emulator.retrieve(session[field])["status"]
+                self.stdout.write(f"  {name} {session[field]}: {status}")
         if error:
             reason = error.get("decline_code") or error["code"]
             self.stdout.write(self.style.WARNING(f"  payment failed: {reason}: {error['message']}"))

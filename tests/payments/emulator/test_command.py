@@ -291,3 +291,93 @@ def test_a_failed_renewal_then_pause_and_resume(configured, endpoint):
     assert f"Subscription {sub_id}: active" in run("subscription", "resume", sub_id)
     with pytest.raises(CommandError, match="No such subscription"):
         run("subscription", "advance", "sub_unknown")
+
+
+# ------------------------------------------------------------- checkout
+
+
+def new_checkout_session(emulator, mode: str = "payment") -> str:
+    customer = post(emulator, "/v1/customers", "email=buyer%40example.com")
+    product = post(emulator, "/v1/products", "name=Ticket")
+    recurring = "&recurring[interval]=month" if mode == "subscription" else ""
+    price = post(
+        emulator,
+        "/v1/prices",
+        f"product={product['id']}&currency=eur&unit_amount=1500{recurring}",
+    )
+    data = "payment_intent_data" if mode == "payment" else "subscription_data"
+    session = post(
+        emulator,
+        "/v1/checkout/sessions",
+        f"mode={mode}&line_items[0][price]={price['id']}&line_items[0][quantity]=1"
+        f"&customer={customer['id']}&success_url=https%3A%2F%2Fa.example%2Fok"
+        f"&cancel_url=https%3A%2F%2Fa.example%2Fback&{data}[metadata][order_id]=42",
+    )
+    return session["id"]
+
+
+def test_checkout_complete_delivers_the_events(configured, endpoint):
+    session_id = new_checkout_session(configured)
+    endpoint.received.clear()
+    output = run("checkout", "complete", session_id)
+    session = configured.retrieve(session_id)
+    assert f"Checkout Session {session_id}: complete, paid" in output
+    assert f"PaymentIntent {session['payment_intent']}: succeeded" in output
+    delivered = [json.loads(body)["type"] for body, _ in endpoint.received]
+    assert delivered[-4:] == [
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "checkout.session.completed",
+    ]
+    assert "checkout.session.completed -> 200" in output
+    assert all(stored.delivered for stored in configured.events())
+
+
+def test_checkout_declined_then_retried_then_expire_refused(configured):
+    session_id = new_checkout_session(configured)
+    output = run("checkout", "complete", session_id, "--card", "4000000000000002")
+    assert f"Checkout Session {session_id}: open, unpaid" in output
+    assert "payment failed: generic_decline" in output
+    assert "payment_intent.payment_failed -> 200" in output
+    assert "complete, paid" in run("checkout", "complete", session_id)
+    with pytest.raises(CommandError, match=r"status of `complete`"):
+        run("checkout", "expire", session_id)
+
+
+def test_checkout_delayed_then_settle(configured):
+    session_id = new_checkout_session(configured)
+    output = run("checkout", "complete", session_id, "--delayed")
+    assert "complete, unpaid" in output and ": processing" in output
+    output = run("checkout", "settle", session_id)
+    assert "complete, paid" in output
+    assert "checkout.session.async_payment_succeeded -> 200" in output
+    with pytest.raises(CommandError, match="no payment to settle"):
+        run("checkout", "settle", session_id)
+
+
+def test_checkout_delayed_then_settle_fails(configured):
+    session_id = new_checkout_session(configured)
+    run("checkout", "complete", session_id, "--delayed")
+    output = run("checkout", "settle", session_id, "--fail")
+    assert "complete, unpaid" in output and "payment failed: generic_decline" in output
+    assert "checkout.session.async_payment_failed -> 200" in output
+
+
+def test_checkout_subscription_mode(configured):
+    session_id = new_checkout_session(configured, "subscription")
+    output = run("checkout", "complete", session_id)
+    sub_id = configured.retrieve(session_id)["subscription"]
+    assert f"Subscription {sub_id}: active" in output
+    assert "invoice.paid -> 200" in output and "checkout.session.completed -> 200" in output
+
+
+def test_checkout_expire(configured):
+    session_id = new_checkout_session(configured)
+    output = run("checkout", "expire", session_id)
+    assert f"Checkout Session {session_id}: expired, unpaid" in output
+    assert "checkout.session.expired -> 200" in output
+    with pytest.raises(CommandError, match="no longer open"):
+        run("checkout", "complete", session_id)
+    with pytest.raises(CommandError, match="No such checkout.session"):
+        run("checkout", "expire", "cs_test_unknown")

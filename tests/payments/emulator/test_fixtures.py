@@ -33,6 +33,7 @@ def test_vendored_fixtures_are_stripes():
     assert {
         *("product", "price", "subscription", "subscription_item", "invoice", "line_item"),
         *("invoice_payment", "webhook_endpoint", "deleted_webhook_endpoint"),
+        "checkout.session",
     } <= vendored.keys()
     assert (REPO / "payments" / "emulator" / "STRIPE_FIXTURES_LICENSE").exists()
 
@@ -105,6 +106,49 @@ def test_billing_objects_have_every_key_of_stripes_examples(api, emulator):
             assert obj["object"] == resource.removeprefix("deleted_"), resource
             assert missing_keys(obj, template(resource)) == [], resource
     assert missing_keys(sub["items"]["data"][0]["price"], template("price")) == []
+
+
+def test_checkout_sessions_have_every_key_of_stripes_example(api, emulator):
+    """In every state and both modes, and in the events that carry them."""
+    customer = api.post("/v1/customers", {"email": "a@example.com"}).body
+    product = api.post("/v1/products", {"name": "Ticket"}).body
+    one_time = api.post(
+        "/v1/prices", {"product": product["id"], "currency": "eur", "unit_amount": 500}
+    ).body
+    sessions = []
+    for mode, price in (("payment", one_time), ("subscription", api.recurring_price())):
+        for _ in range(3):
+            response = api.post(
+                "/v1/checkout/sessions",
+                {
+                    "mode": mode,
+                    "line_items": [{"price": price["id"], "quantity": 1}],
+                    "customer": customer["id"],
+                    "success_url": "https://a.example/ok",
+                    "cancel_url": "https://a.example/back",
+                },
+            )
+            assert response.status == 200, response.body
+            sessions.append(response.body)
+    paid, delayed, expired = sessions[:3]
+    emulator.complete_checkout(paid["id"])
+    emulator.complete_checkout(delayed["id"], delayed=True)
+    emulator.settle_checkout(delayed["id"], succeed=False)
+    emulator.expire_checkout(expired["id"])
+    emulator.complete_checkout(sessions[3]["id"])
+    emulator.complete_checkout(sessions[4]["id"], delayed=True)
+    emulator.settle_checkout(sessions[4]["id"])
+    listed = api.get("/v1/checkout/sessions", {"limit": 100}).body["data"]
+    events = [
+        stored.event["data"]["object"]
+        for stored in emulator.events()
+        if stored.event["type"].startswith("checkout.session.")
+    ]
+    assert {s["status"] for s in listed} == {"open", "complete", "expired"}
+    assert len(events) == 7
+    for obj in [*sessions, *listed, *events]:
+        assert obj["object"] == "checkout.session"
+        assert missing_keys(obj, template("checkout.session")) == [], obj["status"]
 
 
 def test_example_only_values_are_replaced(api):

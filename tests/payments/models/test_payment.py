@@ -70,3 +70,12 @@ def test_every_ordering_reaches_the_same_state(order):
     for status, at, code in order:
         p.apply_intent_status(status, snapshot_at=at, failure_code=code)
     assert (p.status, p.failure_code) == (S.SUCCEEDED, "card_declined")
+
+
+def test_an_authoritative_snapshot_decides_a_same_second_tie():
+    p = fresh()
+    p.apply_intent_status("processing", snapshot_at=7)
+    assert p.snapshot_is_ambiguous("requires_payment_method", snapshot_at=7, failure_code="card_declined")
+    assert p.apply_intent_status("requires_payment_method", snapshot_at=7, failure_code="card_declined", authoritative=True)
+    assert p.status == S.FAILED
+    assert not p.snapshot_is_ambiguous("processing", snapshot_at=8)

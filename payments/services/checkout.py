@@ -1,0 +1,186 @@
+"""Stripe Checkout: a hosted payment page for apps with no card form of their own."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+
+from payments import gateway
+from payments.conf import get_config
+from payments.errors import AlreadySubscribed, IdempotencyConflict, InvalidInput
+from payments.live import publish_payment_change
+from payments.models import Payment, Price, Subscription
+from payments.models.payment import OPEN
+from payments.services.access import require_payments_enabled, require_user
+from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
+from payments.services.customers import customer_get_or_create
+from payments.services.payments import (
+    PayableRef,
+    _check_payable,
+    _price_for_payment,
+    apply_payment_intent,
+)
+from payments.services.subscriptions import _recurring_price, apply_subscription
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    session: gateway.CheckoutSessionData
+    payment: Payment | None
+
+
+def _check_redirect(url: str, field: str) -> None:
+    """Only back to our own front ends: no open redirects."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if parts.scheme not in ("http", "https") or origin not in get_config().redirect_origins:
+        raise InvalidInput(f"{field} must be on an allowed origin.", field=field)
+
+
+def create_checkout_session(
+    *,
+    user,
+    price_id: str,
+    success_url: str,
+    cancel_url: str,
+    payable: PayableRef | None = None,
+    idempotency_key: str | None = None,
+) -> CheckoutResult:
+    """ONE_TIME price: a mode=payment session for a PENDING Payment (linked by
+    metadata and client_reference_id). RECURRING price: a mode=subscription
+    session; the subscription is adopted from Stripe's events when it exists."""
+    require_user(user)
+    require_payments_enabled()
+    _check_redirect(success_url, "successUrl")
+    _check_redirect(cancel_url, "cancelUrl")
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
+        raise InvalidInput("idempotencyKey must be 1 to 255 characters.", field="idempotencyKey")
+    price = Price.objects.select_related("tier").filter(pk=price_id).first() if str(price_id).isdigit() else None
+    if price is not None and price.is_recurring:
+        return _subscription_session(
+            user=user, price_id=price_id, success_url=success_url, cancel_url=cancel_url, idempotency_key=idempotency_key
+        )
+    return _payment_session(
+        user=user, price_id=price_id, payable=payable, success_url=success_url, cancel_url=cancel_url,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _payment_session(*, user, price_id, payable, success_url, cancel_url, idempotency_key) -> CheckoutResult:
+    fingerprint = f"checkout;price={price_id};payable={payable.type + ':' + payable.id if payable else ''};urls={success_url}|{cancel_url}"
+    if idempotency_key:
+        existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
+            return _with_session(existing, success_url, cancel_url)
+    price = _price_for_payment(price_id)
+    amount = _check_payable(user=user, price=price, payable=payable)
+    open_payment = Payment.objects.filter(
+        user=user, price=price, payable_type=payable.type if payable else "", payable_id=payable.id if payable else "",
+        status__in=OPEN, stripe_payment_intent_id__isnull=True,
+    ).order_by("-created_at").first()
+    if open_payment is not None:
+        return _with_session(open_payment, success_url, cancel_url)
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                user=user, price=price, tier=price.tier, amount=amount, currency=price.currency,
+                payable_type=payable.type if payable else "", payable_id=payable.id if payable else "",
+                idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
+            )
+    except IntegrityError:
+        return _with_session(Payment.objects.get(user=user, idempotency_key=idempotency_key), success_url, cancel_url)
+    return _with_session(payment, success_url, cancel_url)
+
+
+def _with_session(payment: Payment, success_url: str, cancel_url: str) -> CheckoutResult:
+    """The payment's open Checkout session, or a new one: one open session per payment,
+    so the customer can never pay the same payment twice on two pages."""
+    customer = customer_get_or_create(user=payment.user)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("price__tier").get(pk=payment.pk)
+        previous = payment.stripe_checkout_session_id
+        if previous:
+            session = gateway.retrieve_checkout_session(previous)
+            if session.status != "expired":
+                return CheckoutResult(session, payment)
+        session = gateway.create_checkout_session(
+            mode="payment",
+            customer_id=customer.stripe_customer_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            client_reference_id=str(payment.pk),
+            metadata={"payment_id": str(payment.pk), "user_id": str(payment.user_id),
+                      "payable_type": payment.payable_type, "payable_id": payment.payable_id},
+            idempotency_key=f"payment-{payment.pk}-checkout-after-{previous or 'none'}",
+            **_line_item(payment),
+        )
+        payment.stripe_checkout_session_id = session.id
+        payment.save(update_fields=["stripe_checkout_session_id", "updated_at"])
+    return CheckoutResult(session, payment)
+
+
+def _line_item(payment: Payment) -> dict:
+    """The Stripe Price when the payment costs what the price says; else (an app
+    computed its own amount, e.g. a deposit) that amount on the tier's product."""
+    price = payment.price
+    if payment.amount == price.unit_amount:
+        return {"price_id": price_ensure_at_stripe(price=price)}
+    return {"amount": payment.amount, "currency": payment.currency, "product_id": tier_ensure_product(tier=price.tier)}
+
+
+def _subscription_session(*, user, price_id, success_url, cancel_url, idempotency_key) -> CheckoutResult:
+    price = _recurring_price(price_id)
+    if Subscription.objects.filter(user=user, status__in=Subscription.BLOCKING_NEW).exists():
+        raise AlreadySubscribed("You already have a subscription: cancel it or wait for it to end.")
+    customer = customer_get_or_create(user=user)
+    session = gateway.create_checkout_session(
+        mode="subscription",
+        price_id=price_ensure_at_stripe(price=price),
+        customer_id=customer.stripe_customer_id,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        client_reference_id=str(user.pk),
+        metadata={"user_id": str(user.pk), "price_id": str(price.pk)},
+        # Stripe replays the same session for the same key (and refuses other input with it).
+        idempotency_key=f"checkout-user-{user.pk}-{idempotency_key or uuid.uuid4()}",
+    )
+    return CheckoutResult(session, None)
+
+
+def apply_checkout_session(*, data: gateway.CheckoutSessionData, snapshot_at: int) -> None:
+    """checkout.session.completed / .async_payment_succeeded / .async_payment_failed / .expired."""
+    if data.mode == "subscription":
+        if data.subscription:
+            subscription = gateway.retrieve_subscription(data.subscription)
+            apply_subscription(data=subscription, snapshot_at=max(snapshot_at, subscription.created))
+        return
+    payment_id = data.metadata.get("payment_id") or data.client_reference_id
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(stripe_checkout_session_id=data.id).first()
+        if payment is None:
+            logger.info("checkout session %s (payment %s) is not ours; ignored", data.id, payment_id)
+            return
+        if data.status == "expired":
+            # Stripe cancels the session's intent too; the payment ends here either way.
+            previous = payment.status
+            if payment.is_open and payment.apply_intent_status("canceled", snapshot_at=snapshot_at):
+                payment.save()
+                publish_payment_change(payment, previous_status=previous)
+            return
+        if data.payment_intent and payment.stripe_payment_intent_id is None:
+            payment.stripe_payment_intent_id = data.payment_intent
+            payment.save(update_fields=["stripe_payment_intent_id", "updated_at"])
+    if data.payment_intent:
+        # The session says how it went; the intent says it with our ledger's detail.
+        apply_payment_intent(
+            intent=gateway.retrieve_payment_intent(data.payment_intent), snapshot_at=int(time.time()), authoritative=True
+        )
