@@ -22,10 +22,11 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from payments.errors import PaymentsError
-from payments.gateway import WebhookEventData
+from payments.gateway import event_from_dict
 from payments.models import Customer, Invoice, Payment, Price, Refund, Subscription, Tier, Transaction, WebhookEvent
 from payments.money import format_amount
 from payments.selectors import parse_uuid
+from payments.services.operations import catalog_push
 from payments.services.payments import refresh_payment
 from payments.services.refunds import refund_payment
 from payments.services.subscriptions import refresh_subscription
@@ -62,23 +63,6 @@ def error_text(exc: Exception) -> str:
         return exc.message
     first_line = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
-
-
-def event_data_from_payload(payload: Mapping[str, Any]) -> WebhookEventData:
-    """A stored event's payload back into what ``gateway.parse_webhook`` builds
-    from a verified delivery (the signature was checked when it was stored)."""
-    obj = payload["data"]["object"]
-    if not isinstance(obj, Mapping):
-        raise ValueError("data.object is not an object")
-    return WebhookEventData(
-        id=str(payload["id"]),
-        type=str(payload["type"]),
-        created=int(payload["created"]),
-        livemode=bool(payload.get("livemode", False)),
-        api_version=str(payload.get("api_version") or ""),
-        object=obj,
-        payload=payload,
-    )
 
 
 def payment_intent_id_of(payload: Mapping[str, Any]) -> str | None:
@@ -143,6 +127,16 @@ class ReadOnlyInline(MoneyColumns, admin.TabularInline):
 # ------------------------------------------------------------------ catalog
 
 
+def report_push(model_admin: admin.ModelAdmin, request, report) -> None:
+    """One message per row the push looked at: errors (a PaymentsError's message) in red."""
+    levels = {"failed": messages.ERROR, "unchanged": messages.INFO}
+    for outcome in report.outcomes:
+        text = f"{outcome.subject}: {outcome.action.replace('.', ' ')}"
+        model_admin.message_user(
+            request, f"{text} - {outcome.detail}" if outcome.detail else text, levels.get(outcome.action, messages.SUCCESS)
+        )
+
+
 class PriceDisplay:
     @admin.display(description="Display")
     def display(self, obj):
@@ -164,6 +158,14 @@ class TierAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug", "stripe_product_id")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (PriceInline,)
+    actions = ("push_to_stripe",)
+
+    @admin.action(description="Push to Stripe (product and its prices)", permissions=["change"])
+    def push_to_stripe(self, request, queryset):
+        """The same push as ``payments_sync_catalog --push``, for these tiers and their prices."""
+        tiers = list(queryset)
+        prices = Price.objects.filter(tier__in=tiers).order_by("tier_id", "pk")
+        report_push(self, request, catalog_push(tiers=tiers, prices=prices))
 
 
 @admin.register(Price)
@@ -173,6 +175,13 @@ class PriceAdmin(PriceDisplay, admin.ModelAdmin):
     list_select_related = ("tier",)
     search_fields = ("stripe_price_id", "tier__name", "tier__slug")
     readonly_fields = ("display",)
+    actions = ("push_to_stripe",)
+
+    @admin.action(description="Push to Stripe", permissions=["change"])
+    def push_to_stripe(self, request, queryset):
+        """The same push as ``payments_sync_catalog --push``, for these prices (a tier without
+        a Product gets one)."""
+        report_push(self, request, catalog_push(prices=list(queryset.select_related("tier"))))
 
 
 # ------------------------------------------------------------------- ledger
@@ -512,7 +521,7 @@ class WebhookEventAdmin(LedgerAdmin):
                 self.message_user(request, f"{record.stripe_event_id}: skipped, already {record.status}", messages.WARNING)
                 continue
             try:
-                outcome = process_event(event_data_from_payload(record.payload))
+                outcome = process_event(event_from_dict(record.payload))
             except Exception as exc:  # noqa: BLE001 -- recorded on the event by process_event
                 self.message_user(request, f"{record.stripe_event_id}: failed again: {error_text(exc)}", messages.ERROR)
                 continue

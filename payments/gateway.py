@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import stripe
 
 from payments.conf import get_config
+from payments.logging import log_stripe_call, request_id_of
 from payments.errors import (
     CardDeclined,
     IdempotencyConflict,
@@ -91,6 +93,23 @@ class BalanceTransactionData:
     currency: str
     created: int
     source: str | None
+
+
+def event_from_dict(data: Mapping[str, Any]) -> WebhookEventData:
+    """An event as Stripe lists it (GET /v1/events) or as we stored its delivery,
+    in the shape ``parse_webhook`` gives a verified delivery."""
+    obj = (data.get("data") or {}).get("object")
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"event {data.get('id')}: data.object is not an object")
+    return WebhookEventData(
+        id=str(data["id"]),
+        type=str(data["type"]),
+        created=int(data["created"]),
+        livemode=bool(data.get("livemode", False)),
+        api_version=str(data.get("api_version") or ""),
+        object=obj,
+        payload=data,
+    )
 
 
 def _id(value: Any) -> str | None:
@@ -216,6 +235,43 @@ def subscription_from_dict(obj: Mapping[str, Any]) -> SubscriptionData:
     )
 
 
+@dataclass(frozen=True)
+class CheckoutSessionData:
+    id: str
+    url: str
+    status: str  # open | complete | expired
+    payment_status: str  # paid | unpaid | no_payment_required
+    mode: str
+    payment_intent: str | None
+    subscription: str | None
+    customer: str | None
+    client_reference_id: str | None
+    metadata: Mapping[str, str]
+    amount_total: int | None
+    currency: str | None
+    expires_at: int | None
+    created: int
+
+
+def checkout_session_from_dict(obj: Mapping[str, Any]) -> CheckoutSessionData:
+    return CheckoutSessionData(
+        id=obj["id"],
+        url=obj.get("url") or "",
+        status=obj.get("status") or "open",
+        payment_status=obj.get("payment_status") or "unpaid",
+        mode=obj.get("mode") or "payment",
+        payment_intent=_id(obj.get("payment_intent")),
+        subscription=_id(obj.get("subscription")),
+        customer=_id(obj.get("customer")),
+        client_reference_id=obj.get("client_reference_id"),
+        metadata=dict(obj.get("metadata") or {}),
+        amount_total=obj.get("amount_total"),
+        currency=obj.get("currency"),
+        expires_at=obj.get("expires_at"),
+        created=int(obj["created"]),
+    )
+
+
 def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
     """Read a PaymentIntent as Stripe sends it (API object or event data)."""
     error = obj.get("last_payment_error") or {}
@@ -302,13 +358,18 @@ def _translate(exc: stripe.StripeError) -> Exception:
 
 
 def _call(fn, *args, **kwargs):
+    """Every call that reaches Stripe: one structured log line, our own errors."""
+    started = time.monotonic()
     try:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
     except stripe.StripeError as exc:
+        log_stripe_call(fn, started, outcome=type(exc).__name__, request_id=exc.request_id)
         raise _translate(exc) from exc
+    log_stripe_call(fn, started, outcome="ok", request_id=request_id_of(result))
+    return result
 
 
-# ------------------------------------------------------------- operations
+# ------------------------------------------------------------- use cases
 
 
 def create_customer(*, email: str, name: str, metadata: Mapping[str, str], idempotency_key: str) -> CustomerData:
@@ -455,6 +516,48 @@ def retrieve_invoice(invoice_id: str) -> InvoiceData:
     return invoice_from_dict(invoice.to_dict())
 
 
+def create_checkout_session(
+    *,
+    mode: str,
+    customer_id: str,
+    success_url: str,
+    cancel_url: str,
+    client_reference_id: str,
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+    price_id: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+    product_id: str | None = None,
+) -> CheckoutSessionData:
+    """A hosted Checkout page for one item: a Stripe Price, or (``amount``) an
+    amount of our own on a product. Mode "payment" (the intent carries our
+    metadata too) or "subscription"."""
+    if price_id:
+        item: dict[str, Any] = {"price": price_id, "quantity": 1}
+    else:
+        item = {"price_data": {"currency": currency, "unit_amount": amount, "product": product_id}, "quantity": 1}
+    params: dict[str, Any] = {
+        "mode": mode,
+        "line_items": [item],
+        "customer": customer_id,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": client_reference_id,
+        "metadata": dict(metadata),
+    }
+    if mode == "payment":
+        params["payment_intent_data"] = {"metadata": dict(metadata)}
+    else:
+        params["subscription_data"] = {"metadata": dict(metadata)}
+    session = _call(get_client().v1.checkout.sessions.create, params=params, options={"idempotency_key": idempotency_key})
+    return checkout_session_from_dict(session.to_dict())
+
+
+def retrieve_checkout_session(session_id: str) -> CheckoutSessionData:
+    return checkout_session_from_dict(_call(get_client().v1.checkout.sessions.retrieve, session_id).to_dict())
+
+
 # --------------------------------------------------------------- webhooks
 
 
@@ -471,20 +574,9 @@ def parse_webhook(payload: bytes, signature_header: str | None) -> WebhookEventD
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, TypeError, IndexError) as exc:
         raise InvalidWebhook(str(exc) or type(exc).__name__) from exc
     try:
-        if data.get("object") != "event":
+        if not isinstance(data, dict) or data.get("object") != "event":
             raise ValueError("not an event")
-        obj = data["data"]["object"]
-        if not isinstance(obj, dict):
-            raise ValueError("data.object is not an object")
-        return WebhookEventData(
-            id=str(data["id"]),
-            type=str(data["type"]),
-            created=int(data["created"]),
-            livemode=bool(data.get("livemode", False)),
-            api_version=str(data.get("api_version") or ""),
-            object=obj,
-            payload=data,
-        )
+        return event_from_dict(data)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InvalidWebhook(f"malformed event: {exc}") from exc
 
@@ -492,3 +584,180 @@ def parse_webhook(payload: bytes, signature_header: str | None) -> WebhookEventD
 def sign_webhook_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
     """The Stripe-Signature header Stripe would send for ``payload``."""
     return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp)
+
+
+# ------------------------------------------------------------- operations
+# Catalog sync, the event list and webhook endpoints, for payments.services.operations.
+
+
+@dataclass(frozen=True)
+class ProductData:
+    id: str
+    name: str
+    description: str
+    active: bool
+    metadata: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PriceData:
+    id: str
+    product: str | None
+    currency: str
+    unit_amount: int | None  # None for custom / tiered prices
+    type: str  # one_time | recurring
+    interval: str | None
+    interval_count: int | None
+    active: bool
+    metadata: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class WebhookEndpointData:
+    id: str
+    url: str
+    enabled_events: tuple[str, ...]
+    api_version: str | None
+    status: str  # enabled | disabled
+    secret: str | None = field(default=None, repr=False)  # in the answer to its creation only
+
+
+def product_from_dict(obj: Mapping[str, Any]) -> ProductData:
+    return ProductData(
+        id=obj["id"],
+        name=obj.get("name") or "",
+        description=obj.get("description") or "",
+        active=bool(obj.get("active", True)),
+        metadata=dict(obj.get("metadata") or {}),
+    )
+
+
+def price_from_dict(obj: Mapping[str, Any]) -> PriceData:
+    recurring = obj.get("recurring") or {}
+    amount = obj.get("unit_amount")
+    return PriceData(
+        id=obj["id"],
+        product=_id(obj.get("product")),
+        currency=obj["currency"],
+        unit_amount=None if amount is None else int(amount),
+        type=obj.get("type") or ("recurring" if recurring else "one_time"),
+        interval=recurring.get("interval"),
+        interval_count=int(recurring["interval_count"]) if recurring.get("interval_count") else None,
+        active=bool(obj.get("active", True)),
+        metadata=dict(obj.get("metadata") or {}),
+    )
+
+
+def webhook_endpoint_from_dict(obj: Mapping[str, Any]) -> WebhookEndpointData:
+    return WebhookEndpointData(
+        id=obj["id"],
+        url=obj.get("url") or "",
+        enabled_events=tuple(obj.get("enabled_events") or ()),
+        api_version=obj.get("api_version"),
+        status=obj.get("status") or "enabled",
+        secret=obj.get("secret"),
+    )
+
+
+def _list_all(list_fn, params: Mapping[str, Any]) -> list[Any]:
+    """Every item of a Stripe list, page by page (``starting_after``), each page one call."""
+    items: list[Any] = []
+    page_params = {"limit": 100, **params}
+    while True:
+        page = _call(list_fn, params=page_params)
+        data = list(page.data)
+        items.extend(data)
+        if not page.has_more or not data:
+            return items
+        page_params = {**page_params, "starting_after": data[-1].id}
+
+
+def list_products() -> list[ProductData]:
+    """Every Product, active or not, newest first."""
+    return [product_from_dict(p.to_dict()) for p in _list_all(get_client().v1.products.list, {})]
+
+
+def list_prices(*, product_id: str | None = None) -> list[PriceData]:
+    """Every Price (of ``product_id``), active or not, newest first."""
+    params = {"product": product_id} if product_id else {}
+    return [price_from_dict(p.to_dict()) for p in _list_all(get_client().v1.prices.list, params)]
+
+
+def retrieve_product(product_id: str) -> ProductData:
+    return product_from_dict(_call(get_client().v1.products.retrieve, product_id).to_dict())
+
+
+def retrieve_price(price_id: str) -> PriceData:
+    return price_from_dict(_call(get_client().v1.prices.retrieve, price_id).to_dict())
+
+
+def update_product(
+    product_id: str, *, name: str, description: str, active: bool, metadata: Mapping[str, str], idempotency_key: str
+) -> ProductData:
+    """Name, description (empty: none), active flag and metadata keys given."""
+    product = _call(
+        get_client().v1.products.update,
+        product_id,
+        params={"name": name, "description": description, "active": active, "metadata": dict(metadata)},
+        options={"idempotency_key": idempotency_key},
+    )
+    return product_from_dict(product.to_dict())
+
+
+def set_price_active(price_id: str, *, active: bool, idempotency_key: str) -> PriceData:
+    """A Price's amount never changes at Stripe; only whether it can be used for new purchases."""
+    price = _call(
+        get_client().v1.prices.update,
+        price_id,
+        params={"active": active},
+        options={"idempotency_key": idempotency_key},
+    )
+    return price_from_dict(price.to_dict())
+
+
+def list_events(*, created_gte: int, types: frozenset[str] | None = None) -> list[WebhookEventData]:
+    """Events created at or after ``created_gte`` (Stripe keeps 30 days), oldest first,
+    of ``types`` when given (filtered here: the API takes one type per call)."""
+    found = []
+    for event in _list_all(get_client().v1.events.list, {"created": {"gte": created_gte}}):
+        data = event.to_dict(for_json=True)
+        if types is None or data.get("type") in types:
+            found.append(event_from_dict(data))
+    found.reverse()  # Stripe lists newest first
+    return found
+
+
+def list_webhook_endpoints() -> list[WebhookEndpointData]:
+    return [
+        webhook_endpoint_from_dict(e.to_dict()) for e in _list_all(get_client().v1.webhook_endpoints.list, {})
+    ]
+
+
+def create_webhook_endpoint(
+    *, url: str, enabled_events: list[str], api_version: str, description: str, idempotency_key: str
+) -> WebhookEndpointData:
+    """The answer carries the signing ``secret``: Stripe shows it this once."""
+    endpoint = _call(
+        get_client().v1.webhook_endpoints.create,
+        params={
+            "url": url,
+            "enabled_events": list(enabled_events),
+            "api_version": api_version,
+            "description": description,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return webhook_endpoint_from_dict(endpoint.to_dict())
+
+
+def update_webhook_endpoint(
+    endpoint_id: str, *, enabled_events: list[str], description: str, idempotency_key: str
+) -> WebhookEndpointData:
+    """Stripe cannot change an endpoint's api_version (nor show its secret again)."""
+    endpoint = _call(
+        get_client().v1.webhook_endpoints.update,
+        endpoint_id,
+        params={"enabled_events": list(enabled_events), "description": description},
+        options={"idempotency_key": idempotency_key},
+    )
+    return webhook_endpoint_from_dict(endpoint.to_dict())

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidWebhook
+from payments.logging import webhook_line
 from payments.webhooks.processing import process_event
 
 logger = logging.getLogger("payments.webhooks")
@@ -46,7 +47,10 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     else:
         status = 200
     logger.info(
-        "webhook event=%s type=%s outcome=%s duration_ms=%.1f",
-        event.id, event.type, outcome, (time.monotonic() - started) * 1000,
+        "%s",
+        webhook_line(
+            event_id=event.id, event_type=event.type, obj=event.object, outcome=outcome,
+            duration_ms=(time.monotonic() - started) * 1000,
+        ),
     )
     return JsonResponse({"received": True, "outcome": outcome}, status=status)

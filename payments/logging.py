@@ -1,0 +1,120 @@
+"""Structured log lines: ``key=value`` pairs a log search can filter on.
+
+``kv(event="evt_1", outcome="processed", duration_ms=12.3)`` gives
+``event=evt_1 outcome=processed duration_ms=12.3``. A value with a space, a
+quote, an ``=`` (or an empty one) is double-quoted with ``\\`` escapes; None is
+``-``. Two line makers use it: one per webhook delivery (``payments.webhooks``)
+and one per call that reaches Stripe (``payments.stripe``, from the gateway's
+``_call``). This module never imports ``stripe``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import types
+from collections.abc import Mapping
+from typing import Any
+
+stripe_logger = logging.getLogger("payments.stripe")
+
+_PLAIN = re.compile(r"[^\s\"'=\\]+")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    text = str(value)
+    if _PLAIN.fullmatch(text):
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def kv(**fields: Any) -> str:
+    """``key=value`` pairs in the order given; values with spaces (or quotes, ``=``) quoted."""
+    return " ".join(f"{key}={_text(value)}" for key, value in fields.items())
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+def payment_id_for_event(event_type: str, obj: Mapping[str, Any]) -> str | None:
+    """Our Payment's id when the event's object is (or points to) one of our
+    payments: the object's id for ``payment_intent.*``, else its ``payment_intent``
+    (charges, refunds, Checkout Sessions). One indexed query at most; None when
+    not applicable (no query then)."""
+    if event_type.startswith("payment_intent."):
+        intent = obj.get("id")
+    else:
+        intent = obj.get("payment_intent")
+        if isinstance(intent, Mapping):
+            intent = intent.get("id")
+    if not intent or not isinstance(intent, str):
+        return None
+    from django.db import DatabaseError
+
+    from payments.models import Payment
+
+    try:
+        payment_id = Payment.objects.filter(stripe_payment_intent_id=intent).values_list("pk", flat=True).first()
+    except DatabaseError:  # a log line never fails the delivery
+        return None
+    return str(payment_id) if payment_id else None
+
+
+def webhook_line(*, event_id: str, event_type: str, obj: Mapping[str, Any], outcome: str, duration_ms: float) -> str:
+    """The one line logged per webhook delivery (logger ``payments.webhooks``)."""
+    return "webhook " + kv(
+        event=event_id,
+        type=event_type,
+        outcome=outcome,
+        duration_ms=duration_ms,
+        payment=payment_id_for_event(event_type, obj),
+    )
+
+
+# ------------------------------------------------------------ Stripe calls
+
+
+def stripe_operation(fn: Any) -> str:
+    """``payment_intents.create`` for ``client.v1.payment_intents.create``: the
+    service's snake_case name (without "Service") and the method's name."""
+    owner = getattr(fn, "__self__", None)
+    name = getattr(fn, "__name__", None) or repr(fn)
+    if owner is None or isinstance(owner, types.ModuleType):
+        return getattr(fn, "__qualname__", name)
+    service = type(owner).__name__.removesuffix("Service")
+    return f"{re.sub(r'(?<!^)(?=[A-Z])', '_', service).lower()}.{name}"
+
+
+def log_stripe_call(fn: Any, started: float, *, outcome: str, request_id: str | None) -> None:
+    """One line per call that reached (or tried to reach) Stripe, on ``payments.stripe``:
+    ``stripe operation=payment_intent.create duration_ms=12.3 outcome=ok request_id=req_…``;
+    ``outcome`` is ``ok`` or the stripe error's class name (e.g. ``APIConnectionError``),
+    logged at WARNING except ``ok`` and ``CardError``."""
+    # A declined card is business as usual; any other error is worth a look.
+    level = logging.INFO if outcome in ("ok", "CardError") else logging.WARNING
+    if not stripe_logger.isEnabledFor(level):
+        return
+    stripe_logger.log(
+        level,
+        "stripe %s",
+        kv(
+            operation=stripe_operation(fn),
+            duration_ms=(time.monotonic() - started) * 1000,
+            outcome=outcome,
+            request_id=request_id,
+        ),
+    )
+
+
+def request_id_of(result: Any) -> str | None:
+    """The Request-Id Stripe answered a call with (``StripeObject.last_response``)."""
+    response = getattr(result, "last_response", None)
+    return getattr(response, "request_id", None)
