@@ -9,6 +9,7 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed"
         IGNORED = "ignored"  # a type we do not handle: stored, answered 200, logged
         FAILED = "failed"  # the handler raised: answered 500 so Stripe retries
+        REFUSED = "refused"  # livemode other than our key's: recorded, answered 400, never applied
 
     stripe_event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100, db_index=True)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone as dj_timezone
 
+from payments.conf import get_config
 from payments.gateway import WebhookEventData
 from payments.models import WebhookEvent
 from payments.webhooks import checkout, invoice, payment_intent, refunds, subscription
@@ -45,11 +46,21 @@ def store_event(event: WebhookEventData) -> tuple[WebhookEvent, bool]:
 
 
 def process_event(event: WebhookEventData) -> str:
-    """Returns the outcome: "processed", "ignored", "duplicate"; raises when the handler failed
-    (after recording the traceback on the stored event)."""
+    """Returns the outcome: "processed", "ignored", "duplicate", "refused" (a live
+    event on a test key or the other way round: recorded, never applied); raises
+    when the handler failed (after recording the traceback on the stored event)."""
     record, created = store_event(event)
+    if record.status == WebhookEvent.Status.REFUSED:
+        return "refused"
     if not created and record.status in DONE:
         return "duplicate"
+    if event.livemode != get_config().livemode:
+        WebhookEvent.objects.filter(pk=record.pk).update(
+            status=WebhookEvent.Status.REFUSED,
+            last_error=f"livemode={event.livemode} does not match the configured key's mode",
+        )
+        logger.warning("webhook %s refused: livemode=%s does not match the configured key", event.id, event.livemode)
+        return "refused"
     handler = HANDLERS.get(event.type)
     try:
         with transaction.atomic():

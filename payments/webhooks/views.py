@@ -45,7 +45,7 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         logger.exception("webhook %s %s failed", event.id, event.type)
         outcome, status = "failed", 500
     else:
-        status = 200
+        status = 400 if outcome == "refused" else 200
     logger.info(
         "%s",
         webhook_line(

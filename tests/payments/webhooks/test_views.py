@@ -258,3 +258,21 @@ def test_canceled_payment_is_final(client, payment):
 
 def test_get_is_not_allowed(client, db):
     assert client.get(WEBHOOK_PATH).status_code == 405
+
+
+def test_an_event_of_the_other_mode_is_refused_and_recorded(client, payment):
+    event = make_event("payment_intent.succeeded", intent(payment, "succeeded", livemode=True))
+    event["livemode"] = True  # a live event reaching a test-mode (emulator) endpoint
+    assert post_event(client, event).status_code == 400
+    assert post_event(client, event).status_code == 400  # and on every redelivery
+    stored = WebhookEvent.objects.get()
+    assert (stored.status, stored.livemode) == ("refused", True) and "livemode" in stored.last_error
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+
+
+def test_a_live_key_refuses_test_events(client, payment, settings):
+    settings.STRIPE_SECRET_KEY = "sk_live_123"
+    assert post_event(client, make_event("payment_intent.succeeded", intent(payment, "succeeded"))).status_code == 400
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
