@@ -155,3 +155,13 @@ def catalog(db) -> dict:
             tier=full, currency="eur", unit_amount=1999, type="recurring", interval="month", interval_count=1
         ),
     }
+
+
+@pytest.fixture
+def start_server(transactional_db, settings, tmp_path):
+    """start(**env) -> a real Daphne process on the test database (tests.live_server)."""
+    from tests.live_server import server_starter
+
+    start, stop_all = server_starter(settings, tmp_path)
+    yield start
+    stop_all()

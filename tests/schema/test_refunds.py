@@ -1,5 +1,7 @@
 """Refunds through GraphQL and signed webhooks, against the emulator, and the ledger they leave."""
 
+import itertools
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -281,3 +283,38 @@ def test_host_apps_and_subscribers_are_told_after_commit(gql_as, refunder, pay, 
     # Later messages (duplicates allowed, as the subscription skips what it has shown) end with the money back.
     later = [snapshot(async_to_sync(receive_within)(layer, channel)) for _ in range(2)]
     assert 300 in [s["amount_refunded"] for s in later if s]
+
+
+REFUNDED_LIFE = ["payment_intent.succeeded", "refund.created", "charge.refunded", "refund.updated"]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(len(REFUNDED_LIFE)))))
+def test_every_ordering_of_a_refunded_payments_events_ends_the_same(order, user, catalog, emulator, refunder):
+    """A payment refunded in two parts, one of them pending first: whatever order
+    Stripe's events arrive in, the ledger ends the same."""
+    from django.test import Client
+
+    from tests.conftest import ClientSender
+
+    event = Event.objects.create(user=user, title="Dentist")
+    payment = create_payment_intent(user=user, price_id=str(catalog["full_eur"].pk), payable=PayableRef("event", str(event.pk))).payment
+    emulator.pay(payment.stripe_payment_intent_id, "4000000000007726")  # refunds start pending
+    emulator.dashboard_refund(payment.stripe_payment_intent_id, 2999)
+    emulator.advance_refunds()
+    wanted = {}
+    for stored in emulator.events():
+        kind = stored.event["type"]
+        if kind in REFUNDED_LIFE and kind not in wanted:
+            wanted[kind] = stored.event
+    events = [wanted[kind] for kind in REFUNDED_LIFE]
+    from payments.emulator.delivery import signed_request
+
+    sender = ClientSender(Client())
+    for i in order:
+        assert sender(*signed_request(events[i], emulator.webhook_secret)) == 200
+    payment.refresh_from_db()
+    event.refresh_from_db()
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 2999)
+    assert not event.is_active
+    assert list(Refund.objects.values_list("status", "amount")) == [("succeeded", 2999)]
+    assert sorted(Transaction.objects.values_list("type", "net")) == [("charge", 2882), ("refund", -2999)]

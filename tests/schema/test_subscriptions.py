@@ -4,143 +4,19 @@ once, then each change pushed when a signed webhook is processed."""
 
 from __future__ import annotations
 
-import contextlib
-import http.cookiejar
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-from django.db import connection
-from websockets.sync.client import connect
 
 from events.models import Event
 from payments.models import Payment
-from tests.conftest import make_event, sign
+from tests.conftest import make_event
+from tests.live_server import Browser, post_webhook
 from tests.payments.webhooks.test_views import intent
 
-ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBE = "subscription($id: ID!) { paymentStatus(paymentId: $id) { id status amount failureCode } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class Server:
-    """A Daphne process serving config.asgi on the test database."""
-
-    def __init__(self, env: dict[str, str], log: Path):
-        self.port = _free_port()
-        self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
-            cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"daphne did not start:\n{log.read_text()}")
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-@pytest.fixture
-def start_server(transactional_db, settings, tmp_path):
-    servers: list[Server] = []
-
-    def start(**extra: str) -> Server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "REDIS_URL"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings",
-            DATABASE_URL=_database_url(),
-            STRIPE_EMULATOR_DB=settings.STRIPE_EMULATOR_DB,
-            DEBUG="true",
-            LOG_LEVEL="WARNING",
-            **extra,
-        )
-        server = Server(env, tmp_path / f"daphne-{len(servers)}.log")
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-class Browser:
-    """An HTTP client with a cookie jar, like a browser tab of the React app."""
-
-    def __init__(self, server: Server):
-        self.server = server
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def cookie(self, name: str) -> str:
-        return next(c.value for c in self.jar if c.name == name)
-
-    def graphql(self, query: str, variables: dict | None = None) -> dict:
-        self.opener.open(f"{self.server.base}/graphql/?query=%7B__typename%7D").read()  # gets the csrftoken cookie
-        request = urllib.request.Request(
-            f"{self.server.base}/graphql/",
-            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-            headers={"Content-Type": "application/json", "X-CSRFToken": self.cookie("csrftoken"),
-                     "Referer": self.server.base + "/graphql/"},
-        )
-        return json.loads(self.opener.open(request).read())
-
-    def login(self, username: str, password: str) -> None:
-        result = self.graphql(
-            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { username } }",
-            {"u": username, "p": password},
-        )
-        assert result["data"]["login"]["username"] == username, result
-
-    @contextlib.contextmanager
-    def websocket(self, server: Server | None = None):
-        """A graphql-transport-ws connection, acknowledged, carrying this browser's cookies."""
-        server = server or self.server
-        cookies = "; ".join(f"{c.name}={c.value}" for c in self.jar)
-        with connect(
-            f"ws://127.0.0.1:{server.port}/graphql/",
-            subprotocols=["graphql-transport-ws"],
-            additional_headers={"Cookie": cookies, "Origin": server.base},
-            open_timeout=10,
-        ) as ws:
-            ws.send(json.dumps({"type": "connection_init", "payload": {}}))
-            assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-            yield ws
 
 
 def subscribe(ws, payment_id, op_id: str = "1") -> None:
@@ -151,15 +27,6 @@ def receive(ws) -> dict:
     message = json.loads(ws.recv(timeout=15))
     assert message["type"] in {"next", "error", "complete"}, message
     return message
-
-
-def post_webhook(server: Server, event: dict) -> int:
-    body = json.dumps(event)
-    request = urllib.request.Request(
-        f"{server.base}/api/payments/webhook/", data=body.encode(),
-        headers={"Content-Type": "application/json", "Stripe-Signature": sign(body)},
-    )
-    return urllib.request.urlopen(request).status
 
 
 @pytest.fixture
