@@ -160,6 +160,10 @@ CreateCheckoutSessionResult = Annotated[
 ]
 
 
+def _payable_ref(payable: PayableInput | None) -> payment_services.PayableRef | None:
+    return payment_services.PayableRef(type=payable.type, id=str(payable.id)) if payable else None
+
+
 def _websocket_scope(info: Info) -> dict | None:
     """The Channels scope when the operation came over the WebSocket, else None."""
     request = get_request(info)
@@ -226,9 +230,7 @@ class Mutation:
             result = payment_services.create_payment_intent(
                 user=_viewer(info),
                 price_id=str(input.price_id),
-                payable=payment_services.PayableRef(type=input.payable.type, id=str(input.payable.id))
-                if input.payable
-                else None,
+                payable=_payable_ref(input.payable),
                 idempotency_key=input.idempotency_key,
             )
         except PaymentsError as exc:
@@ -243,9 +245,7 @@ class Mutation:
             result = checkout_services.create_checkout_session(
                 user=_viewer(info),
                 price_id=str(input.price_id),
-                payable=payment_services.PayableRef(type=input.payable.type, id=str(input.payable.id))
-                if input.payable
-                else None,
+                payable=_payable_ref(input.payable),
                 success_url=input.success_url,
                 cancel_url=input.cancel_url,
                 idempotency_key=input.idempotency_key,
