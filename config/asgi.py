@@ -1,5 +1,13 @@
 """ASGI entry point (Daphne): Django for HTTP, Strawberry's consumer for
-GraphQL over WebSocket at /graphql/, the viewer from the session cookie."""
+GraphQL over WebSocket at /graphql/, the viewer from the session cookie.
+
+WebSockets: a handshake whose Origin is not one of ALLOWED_HOSTS is refused
+(AllowedHostsOriginValidator), and so is a cross-origin one from an origin not
+in CSRF_TRUSTED_ORIGINS (the consumer). The consumer (schema/limits.py) closes a
+connection that sends no connection_init within
+GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS (4408) and answers the subscribe after
+GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION concurrent ones with an error; both are
+read from settings when a connection opens."""
 
 import os
 
@@ -12,9 +20,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
-from strawberry.channels import GraphQLWSConsumer  # noqa: E402
 
 from payments.checks import enforce_production_settings  # noqa: E402
+from schema.limits import GraphQLLimitsConsumer  # noqa: E402
 from schema.schema import schema  # noqa: E402
 
 enforce_production_settings()
@@ -23,7 +31,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", GraphQLWSConsumer.as_asgi(schema=schema))]))
+            AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", GraphQLLimitsConsumer.as_asgi(schema=schema))]))
         ),
     }
 )

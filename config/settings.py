@@ -193,3 +193,34 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", True)
+
+# ---- GraphQL limits --------------------------------------------------------
+# (and what `manage.py check --deploy` asks for when DEBUG is off). Read by
+# schema/limits.py (query limits, the WebSocket consumer) and config/asgi.py.
+
+# A query nested deeper than this, longer than this many tokens, or with more
+# aliases than this is refused before it runs (introspection is not counted).
+GRAPHQL_MAX_DEPTH = int(_env_str("GRAPHQL_MAX_DEPTH", "10"))
+GRAPHQL_MAX_TOKENS = int(_env_str("GRAPHQL_MAX_TOKENS", "2000"))
+GRAPHQL_MAX_ALIASES = int(_env_str("GRAPHQL_MAX_ALIASES", "15"))
+# Concurrent operations (subscriptions) on one WebSocket; the next one gets an error.
+GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(_env_str("GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20"))
+# A WebSocket that sends no connection_init within this is closed (4408).
+GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS = float(_env_str("GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS", "5"))
+
+# Behind a TLS-terminating proxy, the header it sets to "https" (e.g.
+# X-Forwarded-Proto); only set it when the proxy always overwrites that header.
+_proxy_ssl_header = _env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_").removeprefix("HTTP_"), "https")
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = int(_env_str("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading commits the whole registrable domain to HTTPS in every browser:
+    # the domain's owner opts in (true), else its warning (W021) is silenced.
+    SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]

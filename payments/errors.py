@@ -119,3 +119,7 @@ class CardDeclined(PaymentsError):
 
 class InvalidWebhook(Exception):
     """A webhook delivery whose signature or body we refuse (answered 400)."""
+
+
+class MalformedStripeObject(Exception):
+    """A Stripe object (an event's data, an API answer) without the shape we read."""

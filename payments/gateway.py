@@ -26,6 +26,7 @@ from payments.errors import (
     CardDeclined,
     IdempotencyConflict,
     InvalidWebhook,
+    MalformedStripeObject,
     ProviderError,
     ProviderUnavailable,
 )
@@ -95,13 +96,33 @@ class BalanceTransactionData:
     source: str | None
 
 
+def _strict(reader):
+    """A reader of a Stripe object raises MalformedStripeObject, whatever the
+    shape of the damage, so callers can tell bad data from a bug of ours."""
+
+    @functools.wraps(reader)
+    def read(obj: Any):
+        try:
+            return reader(obj)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise MalformedStripeObject(f"{reader.__name__}: {type(exc).__name__}: {exc}") from exc
+
+    return read
+
+
+# What a stored event must fit (WebhookEvent's columns) and a sane clock.
+_EVENT_LIMITS = {"id": 255, "type": 100, "api_version": 64}
+_LATEST_CREATED = 2**33  # the year 2242
+
+
+@_strict
 def event_from_dict(data: Mapping[str, Any]) -> WebhookEventData:
     """An event as Stripe lists it (GET /v1/events) or as we stored its delivery,
     in the shape ``parse_webhook`` gives a verified delivery."""
     obj = (data.get("data") or {}).get("object")
     if not isinstance(obj, Mapping):
         raise ValueError(f"event {data.get('id')}: data.object is not an object")
-    return WebhookEventData(
+    event = WebhookEventData(
         id=str(data["id"]),
         type=str(data["type"]),
         created=int(data["created"]),
@@ -110,6 +131,13 @@ def event_from_dict(data: Mapping[str, Any]) -> WebhookEventData:
         object=obj,
         payload=data,
     )
+    for name, limit in _EVENT_LIMITS.items():
+        value = getattr(event, name)
+        if len(value) > limit or (not value and name != "api_version"):
+            raise ValueError(f"{name} must have 1 to {limit} characters")
+    if not 0 < event.created < _LATEST_CREATED:
+        raise ValueError("created is out of range")
+    return event
 
 
 def _id(value: Any) -> str | None:
@@ -119,6 +147,7 @@ def _id(value: Any) -> str | None:
     return value
 
 
+@_strict
 def refund_from_dict(obj: Mapping[str, Any]) -> RefundData:
     return RefundData(
         id=obj["id"],
@@ -135,6 +164,7 @@ def refund_from_dict(obj: Mapping[str, Any]) -> RefundData:
     )
 
 
+@_strict
 def balance_transaction_from_dict(obj: Mapping[str, Any]) -> BalanceTransactionData:
     return BalanceTransactionData(
         id=obj["id"],
@@ -184,6 +214,7 @@ class SubscriptionData:
     created: int
 
 
+@_strict
 def invoice_from_dict(obj: Mapping[str, Any]) -> InvoiceData:
     parent = obj.get("parent") or {}
     details = parent.get("subscription_details") or {}
@@ -214,6 +245,7 @@ def invoice_from_dict(obj: Mapping[str, Any]) -> InvoiceData:
     )
 
 
+@_strict
 def subscription_from_dict(obj: Mapping[str, Any]) -> SubscriptionData:
     """API endive keeps the billing period on the subscription's items."""
     items = (obj.get("items") or {}).get("data") or []
@@ -253,6 +285,7 @@ class CheckoutSessionData:
     created: int
 
 
+@_strict
 def checkout_session_from_dict(obj: Mapping[str, Any]) -> CheckoutSessionData:
     return CheckoutSessionData(
         id=obj["id"],
@@ -272,6 +305,7 @@ def checkout_session_from_dict(obj: Mapping[str, Any]) -> CheckoutSessionData:
     )
 
 
+@_strict
 def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
     """Read a PaymentIntent as Stripe sends it (API object or event data)."""
     error = obj.get("last_payment_error") or {}
@@ -567,18 +601,33 @@ def parse_webhook(payload: bytes, signature_header: str | None) -> WebhookEventD
     Raises InvalidWebhook for a bad signature or a body that is not an event.
     """
     secret = get_config().webhook_secret
+    tolerance = stripe.Webhook.DEFAULT_TOLERANCE
     try:
         text = payload.decode("utf-8")
-        stripe.WebhookSignature.verify_header(text, signature_header, secret, stripe.Webhook.DEFAULT_TOLERANCE)
+        stripe.WebhookSignature.verify_header(text, signature_header, secret, tolerance)
+        # The library refuses old signatures only; one dated ahead of our clock is refused too.
+        if _signed_at(signature_header) > time.time() + tolerance:
+            raise ValueError("signature timestamp is in the future")
+        if "\\u0000" in text:
+            raise ValueError("NUL characters cannot be stored")
         data = json.loads(text)
-    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, TypeError, IndexError) as exc:
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, TypeError, IndexError,
+            OverflowError, RecursionError) as exc:
         raise InvalidWebhook(str(exc) or type(exc).__name__) from exc
+    if not isinstance(data, dict) or data.get("object") != "event":
+        raise InvalidWebhook("malformed event: not an event")
     try:
-        if not isinstance(data, dict) or data.get("object") != "event":
-            raise ValueError("not an event")
         return event_from_dict(data)
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+    except MalformedStripeObject as exc:
         raise InvalidWebhook(f"malformed event: {exc}") from exc
+
+
+def _signed_at(header: str | None) -> int:
+    for part in (header or "").split(","):
+        key, _, value = part.partition("=")
+        if key.strip() == "t":
+            return int(value)
+    raise ValueError("no timestamp in Stripe-Signature")
 
 
 def sign_webhook_payload(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -622,6 +671,7 @@ class WebhookEndpointData:
     secret: str | None = field(default=None, repr=False)  # in the answer to its creation only
 
 
+@_strict
 def product_from_dict(obj: Mapping[str, Any]) -> ProductData:
     return ProductData(
         id=obj["id"],
@@ -632,6 +682,7 @@ def product_from_dict(obj: Mapping[str, Any]) -> ProductData:
     )
 
 
+@_strict
 def price_from_dict(obj: Mapping[str, Any]) -> PriceData:
     recurring = obj.get("recurring") or {}
     amount = obj.get("unit_amount")
@@ -648,6 +699,7 @@ def price_from_dict(obj: Mapping[str, Any]) -> PriceData:
     )
 
 
+@_strict
 def webhook_endpoint_from_dict(obj: Mapping[str, Any]) -> WebhookEndpointData:
     return WebhookEndpointData(
         id=obj["id"],

@@ -1,9 +1,14 @@
 """The GraphQL schema. Printed to schema/schema.graphql by
-``python manage.py graphql_schema`` (a test fails when that file is stale)."""
+``python manage.py graphql_schema`` (a test fails when that file is stale).
+
+``schema`` is built from settings at import; ``build_schema(debug=False)`` gives
+the production one (no introspection) whatever DEBUG is, e.g. for a test. The
+abuse limits (depth, tokens, aliases) are in schema/limits.py."""
 
 from __future__ import annotations
 
 import strawberry
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
@@ -11,6 +16,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from payments.errors import PaymentsError
 from schema.errors import ErrorCode
+from schema.limits import limit_extensions
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.subscriptions import SubscriptionRoot
@@ -25,10 +31,20 @@ def _should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, (*_SAFE_ERRORS, GraphQLError))
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=SubscriptionRoot,
-    types=[ErrorCode],
-    extensions=[DjangoOptimizerExtension, lambda: MaskErrors(should_mask_error=_should_mask)],
-)
+def build_schema(debug: bool) -> strawberry.Schema:
+    """The schema with the limits of schema/limits.py (read from settings now);
+    ``debug=False``: introspection is refused (GraphiQL follows DEBUG in config/urls.py)."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=SubscriptionRoot,
+        types=[ErrorCode],
+        extensions=[
+            *limit_extensions(debug=debug),
+            DjangoOptimizerExtension,
+            lambda: MaskErrors(should_mask_error=_should_mask),
+        ],
+    )
+
+
+schema = build_schema(debug=settings.DEBUG)

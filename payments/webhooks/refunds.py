@@ -13,7 +13,7 @@ def on_charge_refunded(event: WebhookEventData) -> None:
     payment_intent = event.object.get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent.get("id")
-    if payment_intent:
+    if isinstance(payment_intent, str) and payment_intent:
         sync_refunds_from_stripe(payment_intent_id=payment_intent)
 
 
