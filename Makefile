@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test schema emulator-pay clean
+.PHONY: run test schema emulator-pay clean bench bench-smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ run: $(STAMP)
 ## test: set up and run the whole suite (SQLite; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: the benchmark of docs/benchmarks.md (real Daphne on PostgreSQL, Redis for the two-process push;
+## a few minutes): each figure beside its same-run baseline. BENCH_ARGS e.g. "--only webhooks,graphql".
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-smoke: the same, small and short (under a minute); tests/bench/test_smoke.py runs it too
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench --smoke $(BENCH_ARGS)
 
 ## schema: regenerate schema/schema.graphql
 schema: $(STAMP)

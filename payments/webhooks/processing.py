@@ -1,19 +1,33 @@
-"""Store an event once, then process it once, whatever the deliveries."""
+"""Store an event once, then process it once, whatever the deliveries.
+
+The SQL a delivery costs (the handler's own aside):
+- a redelivery of an event already processed (or ignored): ONE query, which
+  also names the payment for the log line (``lookup_event``);
+- a new event: that query, the INSERT that stores it (committed on its own,
+  before anything else), and in the processing transaction one UPDATE that
+  claims it (marks it done, under the row's lock, only if nobody else did), then
+  the handler. Concurrent deliveries of one event queue on that row lock; the
+  first one wins, the others find it done and answer "duplicate". A handler
+  error rolls the claim back with everything else, and the failure is recorded.
+"""
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone as dj_timezone
 
 from payments.conf import get_config
 from payments.gateway import WebhookEventData
-from payments.models import WebhookEvent
+from payments.models import Payment, WebhookEvent
 from payments.webhooks import checkout, invoice, payment_intent, refunds, subscription
 
 logger = logging.getLogger("payments.webhooks")
@@ -31,57 +45,114 @@ HANDLERS: dict[str, Handler] = {
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 
 
-def store_event(event: WebhookEventData) -> tuple[WebhookEvent, bool]:
-    """Record the delivery before anything else (committed on its own)."""
-    return WebhookEvent.objects.get_or_create(
-        stripe_event_id=event.id,
-        defaults={
-            "type": event.type,
-            "livemode": event.livemode,
-            "api_version": event.api_version,
-            "stripe_created": datetime.fromtimestamp(event.created, tz=timezone.utc),
-            "payload": event.payload,
-        },
+@dataclass(frozen=True)
+class KnownEvent:
+    """What the database knows of a delivery before it is processed: the stored
+    event's pk and status (None, None: never stored), and our Payment's id when
+    the event's object is (or points to) one of our payments (for the log line)."""
+
+    pk: int | None
+    status: str | None
+    payment_id: str | None
+
+
+def _intent_id(event_type: str, obj: Mapping[str, Any]) -> str | None:
+    """The PaymentIntent the event is about: the object for ``payment_intent.*``,
+    else its ``payment_intent`` (charges, refunds, Checkout Sessions)."""
+    intent = obj.get("id") if event_type.startswith("payment_intent.") else obj.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    return intent if intent and isinstance(intent, str) else None
+
+
+def lookup_event(event: WebhookEventData) -> KnownEvent:
+    """One query: the stored event's pk and status, and the payment it names.
+
+    Three scalar subqueries on unique indexes, so a redelivery costs a single
+    round trip whatever the outcome (and no payload is read back)."""
+    qn = connection.ops.quote_name
+    events, payments = WebhookEvent._meta, Payment._meta
+    event_table, payment_table = qn(events.db_table), qn(payments.db_table)
+    by_id = f"FROM {event_table} WHERE {qn(events.get_field('stripe_event_id').column)} = %s"
+    sql = (
+        f"SELECT (SELECT {qn(events.pk.column)} {by_id}), "
+        f"(SELECT {qn(events.get_field('status').column)} {by_id}), "
+        f"(SELECT {qn(payments.pk.column)} FROM {payment_table} "
+        f"WHERE {qn(payments.get_field('stripe_payment_intent_id').column)} = %s)"
     )
+    intent = _intent_id(event.type, event.object)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [event.id, event.id, intent])
+        pk, status, payment_id = cursor.fetchone()
+    if payment_id is not None:
+        payment_id = str(uuid.UUID(str(payment_id)))  # SQLite keeps UUIDs as 32 hex digits
+    return KnownEvent(pk, status, payment_id)
 
 
-def process_event(event: WebhookEventData) -> str:
+def _insert(event: WebhookEventData) -> int | None:
+    """Store the delivery (committed on its own, before any processing): its pk,
+    or None when a concurrent delivery of the same event stored it first."""
+    fields = {
+        "stripe_event_id": event.id,
+        "type": event.type,
+        "livemode": event.livemode,
+        "api_version": event.api_version,
+        "stripe_created": datetime.fromtimestamp(event.created, tz=timezone.utc),
+        "payload": event.payload,
+    }
+    try:
+        if connection.in_atomic_block:  # a savepoint, so that a caller's transaction survives the conflict
+            with transaction.atomic():
+                return WebhookEvent.objects.create(**fields).pk
+        return WebhookEvent.objects.create(**fields).pk  # autocommit: one statement, no BEGIN/COMMIT
+    except IntegrityError:
+        return None
+
+
+def process_event(event: WebhookEventData, *, known: KnownEvent | None = None) -> str:
     """Returns the outcome: "processed", "ignored", "duplicate", "refused" (a live
     event on a test key or the other way round: recorded, never applied); raises
-    when the handler failed (after recording the traceback on the stored event)."""
-    record, created = store_event(event)
-    if record.status == WebhookEvent.Status.REFUSED:
+    when the handler failed (after recording the traceback on the stored event).
+
+    ``known``: what ``lookup_event`` answered for this event, if the caller asked already."""
+    known = known or lookup_event(event)
+    pk, status = known.pk, known.status
+    if pk is None:
+        pk, status = _insert(event), WebhookEvent.Status.RECEIVED
+        if pk is None:  # a concurrent delivery stored it first
+            pk, status = WebhookEvent.objects.filter(stripe_event_id=event.id).values_list("pk", "status").get()
+    if status == WebhookEvent.Status.REFUSED:
         return "refused"
-    if not created and record.status in DONE:
+    if status in DONE:
         return "duplicate"
     if event.livemode != get_config().livemode:
-        WebhookEvent.objects.filter(pk=record.pk).update(
+        WebhookEvent.objects.filter(pk=pk).update(
             status=WebhookEvent.Status.REFUSED,
             last_error=f"livemode={event.livemode} does not match the configured key's mode",
         )
         logger.warning("webhook %s refused: livemode=%s does not match the configured key", event.id, event.livemode)
         return "refused"
     handler = HANDLERS.get(event.type)
+    outcome = WebhookEvent.Status.IGNORED if handler is None else WebhookEvent.Status.PROCESSED
     try:
         with transaction.atomic():
-            # Concurrent deliveries of one event queue here; the first one wins.
-            record = WebhookEvent.objects.select_for_update().get(pk=record.pk)
-            if record.status in DONE:
+            # Claim: done as of this transaction's commit, unless another delivery
+            # got there first. The UPDATE holds the row lock until we commit, so a
+            # concurrent delivery waits here, then finds it done.
+            claimed = (
+                WebhookEvent.objects.filter(pk=pk)
+                .exclude(status__in=DONE)
+                .update(status=outcome, attempts=F("attempts") + 1, processed_at=dj_timezone.now(), last_error="")
+            )
+            if not claimed:
                 return "duplicate"
-            if handler is None:
-                record.status = WebhookEvent.Status.IGNORED
-            else:
+            if handler is not None:
                 handler(event)
-                record.status = WebhookEvent.Status.PROCESSED
-            record.attempts += 1
-            record.processed_at = dj_timezone.now()
-            record.last_error = ""
-            record.save(update_fields=["status", "attempts", "processed_at", "last_error"])
     except Exception:
-        WebhookEvent.objects.filter(pk=record.pk).update(
+        WebhookEvent.objects.filter(pk=pk).update(
             status=WebhookEvent.Status.FAILED, attempts=F("attempts") + 1, last_error=traceback.format_exc()
         )
         raise
     if handler is None:
         logger.info("webhook %s of unhandled type %s stored and ignored", event.id, event.type)
-    return record.status
+    return str(outcome)

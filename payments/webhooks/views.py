@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidWebhook
-from payments.logging import webhook_line
-from payments.webhooks.processing import process_event
+from payments.logging import kv, payment_id_for_event
+from payments.webhooks.processing import lookup_event, process_event
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -39,18 +39,25 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     except InvalidWebhook as exc:
         logger.warning("webhook refused: %s", exc)
         return JsonResponse({"error": "invalid signature or payload"}, status=400)
+    # One query tells a redelivery (answered at once) and names the payment for the log line.
+    known = lookup_event(event)
     try:
-        outcome = process_event(event)
+        outcome = process_event(event, known=known)
     except Exception:
         logger.exception("webhook %s %s failed", event.id, event.type)
         outcome, status = "failed", 500
     else:
         status = 400 if outcome == "refused" else 200
-    logger.info(
-        "%s",
-        webhook_line(
-            event_id=event.id, event_type=event.type, obj=event.object, outcome=outcome,
-            duration_ms=(time.monotonic() - started) * 1000,
-        ),
-    )
+    if logger.isEnabledFor(logging.INFO):
+        # payments.logging.webhook_line's line, naming the payment the lookup above
+        # found (webhook_line would query again); looked up after processing only
+        # when processing may have linked it (the event overtook the intent's id).
+        payment = known.payment_id
+        if payment is None and outcome not in ("duplicate", "refused"):
+            payment = payment_id_for_event(event.type, event.object)
+        duration_ms = (time.monotonic() - started) * 1000
+        logger.info(
+            "webhook %s",
+            kv(event=event.id, type=event.type, outcome=outcome, duration_ms=duration_ms, payment=payment),
+        )
     return JsonResponse({"received": True, "outcome": outcome}, status=status)
