@@ -13,7 +13,7 @@ from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidWebhook
 from payments.logging import kv, payment_id_for_event
-from payments.webhooks.processing import lookup_event, process_event
+from payments.webhooks.processing import KnownEvent, lookup_event, process_event
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -39,9 +39,10 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     except InvalidWebhook as exc:
         logger.warning("webhook refused: %s", exc)
         return JsonResponse({"error": "invalid signature or payload"}, status=400)
-    # One query tells a redelivery (answered at once) and names the payment for the log line.
-    known = lookup_event(event)
+    known = KnownEvent(pk=None, status=None, payment_id=None)
     try:
+        # One query tells a redelivery (answered at once) and names the payment for the log line.
+        known = lookup_event(event)
         outcome = process_event(event, known=known)
     except Exception:
         logger.exception("webhook %s %s failed", event.id, event.type)
