@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone as dj_timezone
 
 from payments.conf import get_config
+from payments.errors import MalformedStripeObject
 from payments.gateway import WebhookEventData
 from payments.models import Payment, WebhookEvent
 from payments.webhooks import checkout, invoice, payment_intent, refunds, subscription
@@ -148,6 +149,14 @@ def process_event(event: WebhookEventData, *, known: KnownEvent | None = None) -
                 return "duplicate"
             if handler is not None:
                 handler(event)
+    except MalformedStripeObject:
+        # Stripe's own data is not what we can read: retrying will not help, so
+        # it is recorded (replayable once we can) and answered 400, not 500.
+        WebhookEvent.objects.filter(pk=pk).update(
+            status=WebhookEvent.Status.FAILED, attempts=F("attempts") + 1, last_error=traceback.format_exc()
+        )
+        logger.warning("webhook %s %s has an object we cannot read", event.id, event.type)
+        return "invalid"
     except Exception:
         WebhookEvent.objects.filter(pk=pk).update(
             status=WebhookEvent.Status.FAILED, attempts=F("attempts") + 1, last_error=traceback.format_exc()

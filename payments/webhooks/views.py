@@ -48,7 +48,7 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         logger.exception("webhook %s %s failed", event.id, event.type)
         outcome, status = "failed", 500
     else:
-        status = 400 if outcome == "refused" else 200
+        status = 400 if outcome in ("refused", "invalid") else 200
     if logger.isEnabledFor(logging.INFO):
         # payments.logging.webhook_line's line, naming the payment the lookup above
         # found (webhook_line would query again); looked up after processing only
