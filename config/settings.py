@@ -110,6 +110,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# HTTP requests inside Django at once, per server process (config/concurrency.py):
+# each holds a thread and a database connection; the rest wait in the event loop.
+# processes x this must stay under the database's max_connections (PostgreSQL: 100).
+HTTP_MAX_CONCURRENT_REQUESTS = int(_env_str("HTTP_MAX_CONCURRENT_REQUESTS", "32"))
+
 # ------------------------------------------------------- channel layer
 
 REDIS_URL = _env_str("REDIS_URL")
