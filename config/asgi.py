@@ -9,9 +9,10 @@ GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS (4408) and answers the subscribe after
 GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION concurrent ones with an error; both are
 read from settings when a connection opens.
 
-HTTP: at most HTTP_MAX_CONCURRENT_REQUESTS requests are inside Django at once
-(config/concurrency.py); the others wait in the event loop, so a storm of
-deliveries never asks the database for more connections than it has."""
+HTTP: each request runs on one of HTTP_MAX_CONCURRENT_REQUESTS worker threads,
+which keep their database connections (config/concurrency.py); the others wait
+in the event loop, so a storm of deliveries never asks the database for more
+connections than there are workers."""
 
 import os
 
@@ -24,7 +25,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from config.concurrency import ConcurrencyLimit  # noqa: E402
+from config.concurrency import RequestWorkers  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from payments.checks import enforce_production_settings  # noqa: E402
@@ -35,7 +36,7 @@ enforce_production_settings()
 
 application = ProtocolTypeRouter(
     {
-        "http": ConcurrencyLimit(django_asgi_app, settings.HTTP_MAX_CONCURRENT_REQUESTS),
+        "http": RequestWorkers(django_asgi_app, settings.HTTP_MAX_CONCURRENT_REQUESTS),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", GraphQLLimitsConsumer.as_asgi(schema=schema))]))
         ),

@@ -99,7 +99,14 @@ TEMPLATES = [
 # ------------------------------------------------------------ database
 
 DATABASE_URL = _env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Seconds a worker thread keeps its connection between requests (0: a new one
+# per request). The HTTP worker threads live as long as the process
+# (config/concurrency.py), so their connections are a bounded pool; health
+# checks replace one the database dropped.
+DATABASE_CONN_MAX_AGE = int(_env_str("DATABASE_CONN_MAX_AGE", "60"))
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (Daphne's sync workers) and a second terminal share the
     # file: wait for the write lock instead of failing at once.
@@ -110,9 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# HTTP requests inside Django at once, per server process (config/concurrency.py):
-# each holds a thread and a database connection; the rest wait in the event loop.
-# processes x this must stay under the database's max_connections (PostgreSQL: 100).
+# HTTP worker threads per server process (config/concurrency.py): at most this
+# many requests inside Django at once, each worker with its own database
+# connection; the rest wait in the event loop. processes x this must stay under
+# the database's max_connections (PostgreSQL: 100).
 HTTP_MAX_CONCURRENT_REQUESTS = int(_env_str("HTTP_MAX_CONCURRENT_REQUESTS", "32"))
 
 # ------------------------------------------------------- channel layer
