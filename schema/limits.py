@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -42,11 +43,19 @@ CONNECTION_INIT_TIMEOUT_CODE = 4408
 
 
 def limit_extensions(*, debug: bool) -> list[Callable[[], SchemaExtension]]:
-    """Factories (one extension instance per operation) of the document limits."""
+    """Factories (one extension instance per operation) of the document limits.
+
+    The depth and alias rules are validation rule classes that Strawberry's
+    limiters build anew for each instance; they are built once here, so that
+    every operation carries the same rules and the validation cache
+    (schema.schema) can recognise a document it has validated before."""
+    rules = (
+        *QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES).validation_rules,
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
-        functools.partial(QueryDepthLimiter, max_depth=settings.GRAPHQL_MAX_DEPTH),
-        functools.partial(MaxAliasesLimiter, max_alias_count=settings.GRAPHQL_MAX_ALIASES),
+        functools.partial(AddValidationRules, list(rules)),
     ]
     if not debug:
         extensions.append(DisableIntrospection)

@@ -11,7 +11,7 @@ import strawberry
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from payments.errors import PaymentsError
@@ -20,6 +20,9 @@ from schema.limits import limit_extensions
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.subscriptions import SubscriptionRoot
+
+# Distinct documents kept parsed and validated (the React app sends a few dozen).
+QUERY_CACHE_SIZE = 256
 
 # Messages of these are written for the client; anything else is masked
 # ("Unexpected error.") so no internals reach it.
@@ -41,6 +44,10 @@ def build_schema(debug: bool) -> strawberry.Schema:
         types=[ErrorCode],
         extensions=[
             *limit_extensions(debug=debug),
+            # A document seen before is neither parsed nor validated again (LRU,
+            # bounded: a flood of distinct queries cannot grow memory).
+            lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
+            lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
             DjangoOptimizerExtension,
             lambda: MaskErrors(should_mask_error=_should_mask),
         ],

@@ -191,7 +191,7 @@ class User:
     username: str
     email: str
 
-    @strawberry_django.field(description="Tier of the best ACTIVE or TRIALING subscription, else null.")
+    @strawberry_django.field(description="Tier of the best ACTIVE or TRIALING subscription, else null. A PAST_DUE one keeps its tier while Stripe retries the renewal.")
     def active_tier(self, root) -> Tier | None:
         return _active_tier(root)
 
