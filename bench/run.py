@@ -119,10 +119,6 @@ def redis_answers(url: str) -> bool:
 # ------------------------------------------------------------------ database
 
 
-WHAT_IFS = {"db-pool": "BENCH_DB_POOL"}  # bench.settings reads them; see docs/benchmarks.md
-_what_ifs: list[str] = []
-
-
 def server_env(database_url: str, redis_url: str | None = None) -> dict[str, str]:
     """The product's production configuration (DEBUG off), with bench keys: a
     fake Stripe test key (no Stripe call is expected; one would fail fast and be
@@ -146,8 +142,6 @@ def server_env(database_url: str, redis_url: str | None = None) -> dict[str, str
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
-    for name in _what_ifs:
-        env[WHAT_IFS[name]] = "1"
     return env
 
 
@@ -575,9 +569,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="measured seconds per HTTP figure and per baseline (default 12; smoke 1)")
     parser.add_argument("--json", type=Path, help="where to write the results (default var/bench/<mode>.json)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the bench database at the end")
-    parser.add_argument("--what-if", action="append", default=[], choices=sorted(WHAT_IFS),
-                        help="a change the product does not have, to measure what it would gain: "
-                             "db-pool = Django's connection pool (needs psycopg 3 installed)")
     parser.add_argument("--only", help=f"comma-separated phases to run (of {','.join(PHASES)}); default all")
     args = parser.parse_args(argv)
 
@@ -591,17 +582,11 @@ def main(argv: list[str] | None = None) -> int:
         from dataclasses import replace
 
         mode = replace(mode, concurrency=args.concurrency or mode.concurrency, duration=args.duration or mode.duration)
-    _what_ifs[:] = args.what_if
-    if "db-pool" in args.what_if:
-        try:
-            import psycopg_pool  # noqa: F401
-        except ImportError:
-            parser.error("--what-if db-pool needs psycopg 3 with its pool: pip install 'psycopg[binary,pool]'")
     raise_nofile()
     OUT.mkdir(parents=True, exist_ok=True)
     run_id = secrets.token_hex(4)
     redis_url = None if args.redis_url.lower() in {"", "none", "off"} else args.redis_url
-    results: dict = {"mode": mode.name, "what_if": args.what_if, "machine": machine(), "database": urlparse(args.database_url).scheme,
+    results: dict = {"mode": mode.name, "machine": machine(), "database": urlparse(args.database_url).scheme,
                      "concurrency": mode.concurrency, "duration_s": mode.duration, "rounds": mode.rounds,
                      "warmup_s": mode.warmup, "loadavg_before": loadavg(),
                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -671,8 +656,6 @@ def main(argv: list[str] | None = None) -> int:
     out = args.json or OUT / f"{mode.name}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     m = results["machine"]
-    if args.what_if:
-        print(f"\nWHAT-IF run ({', '.join(args.what_if)}): not the product's configuration")
     print(f"\n{mode.name} run, {results['started']}, {results['wall_s']} s; {m['cpu']}, {m['cores']} cores, "
           f"{m['memory_gib']} GiB; Python {m['python']}, Django {m['django']}, Strawberry {m['strawberry']}, "
           f"Daphne {m['daphne']}; {results['database']}; HTTP: {mode.concurrency} connections, "
