@@ -181,6 +181,10 @@ if MAILGUN_API_KEY and MAILGUN_SENDER_DOMAIN:
     ANYMAIL = {"MAILGUN_API_KEY": MAILGUN_API_KEY, "MAILGUN_SENDER_DOMAIN": MAILGUN_SENDER_DOMAIN}
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Seconds a mail or SMS provider gets per message: they are called after the
+# webhook's commit, in its request, so a hung provider must not hold it.
+NOTIFY_TIMEOUT_SECONDS = float(_env_str("NOTIFY_TIMEOUT_SECONDS", "10"))
+EMAIL_TIMEOUT = NOTIFY_TIMEOUT_SECONDS
 TWILIO_ACCOUNT_SID = _env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = _env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = _env_str("TWILIO_FROM_NUMBER")

@@ -31,6 +31,7 @@ class PaymentsConfig:
     twilio_account_sid: str
     twilio_auth_token: str
     twilio_from_number: str
+    notify_timeout: float
 
     @property
     def sms_configured(self) -> bool:
@@ -65,6 +66,7 @@ def get_config() -> PaymentsConfig:
         twilio_account_sid=settings.TWILIO_ACCOUNT_SID,
         twilio_auth_token=settings.TWILIO_AUTH_TOKEN,
         twilio_from_number=settings.TWILIO_FROM_NUMBER,
+        notify_timeout=settings.NOTIFY_TIMEOUT_SECONDS,
     )
 
 

@@ -102,10 +102,20 @@ class ProviderUnavailable(PaymentsError):
 
 
 class ProviderError(PaymentsError):
-    """Stripe refused the request for a reason other than the card."""
+    """Stripe refused the request for a reason other than the card.
+
+    ``http_status`` and ``stripe_code`` are Stripe's (e.g. 400 and
+    ``charge_already_refunded``), for callers that must tell a definitive "no"
+    from an unknown outcome; None when not known."""
 
     code = ErrorCode.PROVIDER_ERROR
     kind = "ERROR"
+
+    def __init__(self, message: str, *, http_status: int | None = None, stripe_code: str | None = None,
+                 field: str | None = None):
+        super().__init__(message, field=field)
+        self.http_status = http_status
+        self.stripe_code = stripe_code
 
 
 class CardDeclined(PaymentsError):

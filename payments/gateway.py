@@ -388,7 +388,9 @@ def _translate(exc: stripe.StripeError) -> Exception:
         return ProviderUnavailable("Stripe is unreachable right now; retry with the same idempotencyKey.")
     if isinstance(exc, stripe.APIError) and (exc.http_status or 500) >= 500:
         return ProviderUnavailable("Stripe is unavailable right now; retry with the same idempotencyKey.")
-    return ProviderError("Stripe refused the request.")
+    if exc.http_status == 409:  # a request with the same idempotency key is still running at Stripe
+        return ProviderUnavailable("Stripe is still working on this request; retry with the same idempotencyKey.")
+    return ProviderError("Stripe refused the request.", http_status=exc.http_status, stripe_code=exc.code)
 
 
 def _call(fn, *args, **kwargs):
@@ -443,6 +445,19 @@ def create_payment_intent(
 
 def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentData:
     intent = _call(get_client().v1.payment_intents.retrieve, payment_intent_id)
+    return payment_intent_from_dict(intent.to_dict())
+
+
+def cancel_payment_intent(payment_intent_id: str, *, idempotency_key: str) -> PaymentIntentData:
+    """Cancel an intent that has not taken money (requires_payment_method,
+    requires_confirmation, requires_action); Stripe refuses it once processing
+    or succeeded (ProviderError), and the caller then reads it instead."""
+    intent = _call(
+        get_client().v1.payment_intents.cancel,
+        payment_intent_id,
+        params={"cancellation_reason": "abandoned"},
+        options={"idempotency_key": idempotency_key},
+    )
     return payment_intent_from_dict(intent.to_dict())
 
 
@@ -590,6 +605,12 @@ def create_checkout_session(
 
 def retrieve_checkout_session(session_id: str) -> CheckoutSessionData:
     return checkout_session_from_dict(_call(get_client().v1.checkout.sessions.retrieve, session_id).to_dict())
+
+
+def expire_checkout_session(session_id: str) -> CheckoutSessionData:
+    """Close an open Checkout page so it can no longer be paid; Stripe refuses
+    it for a session that is complete already (ProviderError)."""
+    return checkout_session_from_dict(_call(get_client().v1.checkout.sessions.expire, session_id).to_dict())
 
 
 # --------------------------------------------------------------- webhooks

@@ -9,8 +9,10 @@ class Refund(models.Model):
     """Money given back on a payment, mirrored from a Stripe Refund.
 
     Recorded PENDING, with its amount reserved against the payment, before
-    Stripe is asked; Stripe's answer and events then move it with
-    :meth:`apply_stripe_status`, which never moves it backwards.
+    Stripe is asked (``sending_since`` marks the one request sending it);
+    Stripe's answer and events then move it with :meth:`apply_stripe_status`,
+    which never moves it backwards, except over our own guess (FAILED before
+    Stripe ever named it) when Stripe first reports it.
     """
 
     class Status(models.TextChoices):
@@ -39,6 +41,12 @@ class Refund(models.Model):
     )
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=255, blank=True, default="")
+    sending_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While set (and younger than the send lease), one request is sending this refund to Stripe;"
+        " no other request sends it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,13 +69,22 @@ class Refund(models.Model):
     # card that cannot take it back), or to canceled/failed from the start.
     _RANK = {Status.PENDING: 0, Status.REQUIRES_ACTION: 0, Status.SUCCEEDED: 1, Status.FAILED: 2, Status.CANCELED: 2}
 
-    def apply_stripe_status(self, status: str, *, failure_reason: str = "") -> bool:
-        """Move to Stripe's status unless that is a step back; returns whether it changed."""
+    def apply_stripe_status(self, status: str, *, failure_reason: str = "", first_word: bool = False) -> bool:
+        """Move to Stripe's status unless that is a step back; returns whether it changed.
+
+        ``first_word``: this is the first time Stripe tells us of this refund (we
+        had no Stripe id for it), so whatever we had was our own guess (PENDING,
+        or FAILED after a refusal we took as final) and Stripe's status replaces
+        it, even a "step back" from FAILED to SUCCEEDED: Stripe's word wins."""
         new = self.Status(status)
-        if self._RANK[new] < self._RANK[self.Status(self.status)]:
+        if not first_word and self._RANK[new] < self._RANK[self.Status(self.status)]:
             return False
-        changed = new != self.status or (failure_reason and failure_reason != self.failure_reason)
-        self.status = new
-        if failure_reason:
+        if first_word:
+            changed = new != self.status or failure_reason != self.failure_reason
             self.failure_reason = failure_reason
+        else:
+            changed = new != self.status or (failure_reason and failure_reason != self.failure_reason)
+            if failure_reason:
+                self.failure_reason = failure_reason
+        self.status = new
         return bool(changed)

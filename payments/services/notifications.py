@@ -5,9 +5,11 @@ payments_send_notifications command tries again)."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from payments.conf import get_config
@@ -15,6 +17,10 @@ from payments.models import Notification, Payment
 from payments.money import format_amount
 
 logger = logging.getLogger(__name__)
+
+# A row claimed (SENDING) longer ago than this is taken to be left by a sender
+# that died mid-send, and is sent again. Far longer than one provider call.
+CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
 def notify_sale(payment: Payment) -> None:
@@ -34,26 +40,54 @@ def notify_sale(payment: Payment) -> None:
 
 
 def send_notifications(*, ids: list[int] | None = None) -> dict[str, int]:
-    """Send pending (and failed) notifications; returns counts by outcome."""
-    qs = Notification.objects.exclude(status=Notification.Status.SENT).select_related("payment__tier", "payment__user")
+    """Send pending and failed notifications (and those whose sender died mid-send);
+    returns counts by outcome: ``sent``, ``failed``, and ``busy`` (claimed by
+    another sender first). Each row is claimed before it is sent, so concurrent
+    senders never send one row twice."""
+    counts = {"sent": 0, "failed": 0, "busy": 0}
+    candidates = _sendable(timezone.now())
     if ids is not None:
-        qs = qs.filter(pk__in=ids)
-    counts = {"sent": 0, "failed": 0}
-    for notification in qs:
+        candidates = candidates.filter(pk__in=ids)
+    for pk in list(candidates.order_by("id").values_list("pk", flat=True)):
+        claim = _claim(pk)
+        if claim is None:
+            counts["busy"] += 1
+            continue
+        notification = Notification.objects.select_related("payment__tier", "payment__user").get(pk=pk)
         try:
             _deliver(notification)
         except Exception as exc:  # any provider error: recorded, retried later, never raised
-            logger.warning("notification %s failed: %s", notification.pk, exc)
-            Notification.objects.filter(pk=notification.pk).update(
-                status=Notification.Status.FAILED, attempts=notification.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"
-            )
+            logger.warning("notification %s failed: %s", pk, exc)
+            _finish(pk, claim, status=Notification.Status.FAILED, last_error=f"{type(exc).__name__}: {exc}")
             counts["failed"] += 1
         else:
-            Notification.objects.filter(pk=notification.pk).update(
-                status=Notification.Status.SENT, attempts=notification.attempts + 1, last_error="", sent_at=timezone.now()
-            )
+            _finish(pk, claim, status=Notification.Status.SENT, last_error="", sent_at=timezone.now())
             counts["sent"] += 1
     return counts
+
+
+def _sendable(now):
+    """Rows no sender holds: pending, failed, or claimed longer than CLAIM_TIMEOUT ago."""
+    return Notification.objects.filter(
+        Q(status__in=[Notification.Status.PENDING, Notification.Status.FAILED])
+        | Q(status=Notification.Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
+    )
+
+
+def _claim(pk: int):
+    """One conditional UPDATE: whoever changes the row owns it (on PostgreSQL a
+    concurrent claimer waits for the row and then finds it SENDING). Returns
+    the claim's time, the token that finishes it, or None when taken already."""
+    now = timezone.now()
+    claimed = _sendable(now).filter(pk=pk).update(
+        status=Notification.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    return now if claimed else None
+
+
+def _finish(pk: int, claim, **outcome) -> None:
+    if not Notification.objects.filter(pk=pk, status=Notification.Status.SENDING, claimed_at=claim).update(**outcome):
+        logger.warning("notification %s: its claim expired while it was being sent; outcome %s not recorded", pk, outcome)
 
 
 def _message(payment: Payment) -> str:
@@ -64,7 +98,10 @@ def _message(payment: Payment) -> str:
 def _deliver(notification: Notification) -> None:
     text = _message(notification.payment)
     if notification.channel == Notification.Channel.EMAIL:
-        send_mail(subject=text[:78], message=text, from_email=None, recipient_list=[notification.recipient], fail_silently=False)
+        send_mail(
+            subject=text[:78], message=text, from_email=None, recipient_list=[notification.recipient],
+            fail_silently=False, connection=get_connection(timeout=get_config().notify_timeout),
+        )
     else:
         send_sms(to=notification.recipient, body=text)
 
@@ -75,8 +112,10 @@ def send_sms(*, to: str, body: str) -> None:
     if not config.sms_configured:
         logger.info("SMS (Twilio not configured) to %s: %s", to, body)
         return
+    from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
 
-    Client(config.twilio_account_sid, config.twilio_auth_token).messages.create(
-        to=to, from_=config.twilio_from_number, body=body
-    )
+    client = Client(config.twilio_account_sid, config.twilio_auth_token)
+    # Twilio's default HTTP client waits forever; this runs in the webhook request.
+    client.http_client = TwilioHttpClient(timeout=config.notify_timeout)
+    client.messages.create(to=to, from_=config.twilio_from_number, body=body)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
+from django.utils import timezone
 
 from payments import gateway
 from payments.errors import (
+    CardDeclined,
     Forbidden,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
     NotRefundable,
     PaymentsError,
+    ProviderError,
     ProviderUnavailable,
     RefundExceedsRemaining,
 )
@@ -24,10 +28,26 @@ from payments.models import Payment, PaymentStatus, Refund
 from payments.selectors import payment_get_for_viewer
 from payments.services import fulfilment, ledger
 from payments.services.access import may_refund, require_payments_enabled, require_user
+from payments.services.idempotency import check_idempotency_key, request_fingerprint
 
 logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 1000
+
+# How long one request's claim to send a refund lasts. While it holds, no other
+# request sends that refund, so Stripe never gets its idempotency key twice at
+# once (it would answer the second with 409). It outlasts one gateway call
+# (the stripe library's 80 s timeout, times up to 3 attempts with
+# STRIPE_MAX_NETWORK_RETRIES=2); a claim left by a process that died mid-call
+# is taken over once it is older than this.
+SEND_LEASE = timedelta(minutes=5)
+
+# HTTP statuses of Stripe's definitive "no" to a refund request (an invalid
+# request about the refund itself: amount too large, charge already refunded,
+# no such PaymentIntent): the refund was not made and will not be under this key.
+# Anything else (409 from a concurrent request with the same key, 401/403, 429,
+# 5xx, a lost connection) leaves the outcome unknown.
+_REFUSALS = frozenset({400, 402, 404})
 
 
 @dataclass(frozen=True)
@@ -51,7 +71,8 @@ def refund_payment(
     the amount against what remains (refunds still pending count), and only then
     is Stripe asked, with the Refund's id as idempotency key: concurrent requests
     can never together exceed the payment, and a lost answer is re-sent by the
-    next request (Stripe makes it once).
+    next request (Stripe makes it once). Only the request holding a refund's
+    send claim sends it (see ``SEND_LEASE``).
     """
     require_user(actor)
     require_payments_enabled()
@@ -66,9 +87,10 @@ def refund_payment(
         raise InvalidInput("Unknown refund reason.", field="reason")
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(f"description is limited to {MAX_DESCRIPTION} characters.", field="description")
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
-        raise InvalidInput("idempotencyKey must be 1 to 255 characters.", field="idempotencyKey")
-    fingerprint = f"payment={payment.pk};amount={amount};reason={reason};description={description}"
+    check_idempotency_key(idempotency_key)
+    fingerprint = request_fingerprint(
+        "refund", payment=payment.pk, amount=amount, reason=reason, description=description
+    )
 
     if idempotency_key:
         existing = Refund.objects.filter(requested_by=actor, idempotency_key=idempotency_key).first()
@@ -84,14 +106,22 @@ def refund_payment(
     except IntegrityError:
         # A concurrent request with the same key won the insert.
         return _replay(Refund.objects.get(requested_by=actor, idempotency_key=idempotency_key), fingerprint)
-    return _send(refund)
+    return _send(refund, claim=refund.sending_since)
 
 
 def _replay(refund: Refund, fingerprint: str) -> RefundResult:
     if refund.request_fingerprint != fingerprint:
         raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
     if refund.stripe_refund_id is None and refund.status == Refund.Status.PENDING:
-        return _send(refund)
+        claimed, claim = _claim_unanswered(payment_id=refund.payment_id, refund_id=refund.pk)
+        if claimed:
+            return _send(claimed[0], claim=claim)
+        refund.refresh_from_db()
+        if refund.stripe_refund_id is None and refund.status == Refund.Status.PENDING:
+            # Another request (the first with this key) is sending it right now.
+            raise ProviderUnavailable(
+                "This refund is being sent to Stripe right now; retry with the same idempotencyKey."
+            )
     refund.refresh_from_db()
     return RefundResult(refund, Payment.objects.get(pk=refund.payment_id))
 
@@ -102,9 +132,13 @@ def _reserve(*, payment: Payment, actor, amount, reason, description, idempotenc
     if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
         raise NotRefundable("Only a succeeded payment that is not fully refunded can be refunded.", field="paymentId")
     reserved = payment.refunds.filter(status__in=Refund.RESERVING).aggregate(total=Sum("amount"))["total"] or 0
-    remaining = payment.amount - reserved
-    if remaining <= 0:
-        raise NotRefundable("Everything has been refunded already (or is on its way back).", field="paymentId")
+    remaining = max(payment.amount - reserved, 0)
+    if remaining == 0:
+        # Not everything has come back (else the payment would be REFUNDED): the
+        # rest is held by refunds still pending, and frees up if one fails.
+        raise RefundExceedsRemaining(
+            "Nothing can be refunded now: the rest is held by refunds still on their way back.", field="amount"
+        )
     amount = remaining if amount is None else amount
     if amount > remaining:
         raise RefundExceedsRemaining(f"At most {remaining} can still be refunded.", field="amount")
@@ -118,36 +152,105 @@ def _reserve(*, payment: Payment, actor, amount, reason, description, idempotenc
             requested_by=actor,
             idempotency_key=idempotency_key or None,
             request_fingerprint=fingerprint,
+            sending_since=timezone.now(),  # claimed by this request, which sends it next
         )
 
 
-def _send(refund: Refund) -> RefundResult:
+def _claim_unanswered(*, payment_id, refund_id: int | None = None) -> tuple[list[Refund], datetime]:
+    """Claim, under the Payment row's lock, the refunds recorded but not known
+    to Stripe (PENDING, no Stripe id) that no other request is sending: unclaimed,
+    or claimed longer than ``SEND_LEASE`` ago. Each claim is a conditional
+    UPDATE, so it holds even where the row lock is a no-op (SQLite)."""
+    with transaction.atomic():
+        Payment.objects.select_for_update().filter(pk=payment_id).first()
+        now = timezone.now()
+        sendable = Refund.objects.filter(
+            payment_id=payment_id, stripe_refund_id__isnull=True, status=Refund.Status.PENDING
+        ).filter(Q(sending_since__isnull=True) | Q(sending_since__lt=now - SEND_LEASE))
+        if refund_id is not None:
+            sendable = sendable.filter(pk=refund_id)
+        claimed = []
+        for refund in sendable.select_related("payment").order_by("created_at", "id"):
+            if sendable.filter(pk=refund.pk).update(sending_since=now):
+                refund.sending_since = now
+                claimed.append(refund)
+    return claimed, now
+
+
+def _release(refund: Refund, claim: datetime | None) -> None:
+    """Give up this request's claim: the refund may be sent again by the next request."""
+    Refund.objects.filter(pk=refund.pk, sending_since=claim).update(sending_since=None)
+
+
+def _refused(exc: PaymentsError) -> bool:
+    """Whether Stripe definitively refused this refund (it was not made). A
+    conflict (409: the same key in flight elsewhere; an idempotency error) or
+    an unreachable Stripe leaves the outcome unknown."""
+    if isinstance(exc, CardDeclined):
+        return True
+    if not isinstance(exc, ProviderError):
+        return False  # ProviderUnavailable (409 too), IdempotencyConflict
+    return exc.http_status is None or exc.http_status in _REFUSALS
+
+
+def _mark_refused(refund: Refund, exc: PaymentsError) -> None:
+    """Stripe said no: nothing was refunded, release the reservation (under the
+    payment's lock). Should Stripe ever report this refund made after all
+    (a refund.* event naming it), apply_refund takes Stripe's word."""
+    code = getattr(exc, "stripe_code", None) or getattr(exc, "decline_code", None) or exc.code.name.lower()
+    with transaction.atomic():
+        Payment.objects.select_for_update().filter(pk=refund.payment_id).first()
+        Refund.objects.filter(pk=refund.pk, stripe_refund_id__isnull=True, status=Refund.Status.PENDING).update(
+            status=Refund.Status.FAILED, failure_reason=str(code)[:100], sending_since=None
+        )
+
+
+def _send(refund: Refund, *, claim: datetime | None) -> RefundResult:
+    """Ask Stripe for ``refund``, which this request has claimed (``claim``);
+    the claim is given up however it ends."""
     payment = refund.payment
     try:
-        data = gateway.create_refund(
-            payment_intent_id=payment.stripe_payment_intent_id,
-            amount=refund.amount,
-            # OTHER is ours only: Stripe gets no reason, the description stays here.
-            reason=None if refund.reason in (None, Refund.Reason.OTHER) else refund.reason,
-            metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
-            idempotency_key=f"refund-{refund.pk}",
-        )
-    except ProviderUnavailable:
-        raise  # unknown outcome: stays PENDING and reserved; the next request re-sends it
-    except PaymentsError as exc:
-        # Stripe refused it: nothing was refunded, release the reservation.
-        Refund.objects.filter(pk=refund.pk, stripe_refund_id__isnull=True).update(
-            status=Refund.Status.FAILED, failure_reason=exc.code.name.lower()
-        )
-        raise
-    refund = apply_refund(data=data) or refund
+        try:
+            data = gateway.create_refund(
+                payment_intent_id=payment.stripe_payment_intent_id,
+                amount=refund.amount,
+                # OTHER is ours only: Stripe gets no reason, the description stays here.
+                reason=None if refund.reason in (None, Refund.Reason.OTHER) else refund.reason,
+                metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
+                idempotency_key=f"refund-{refund.pk}",
+            )
+        except PaymentsError as exc:
+            if _refused(exc):
+                _mark_refused(refund, exc)
+                raise
+            if isinstance(exc, ProviderUnavailable):
+                raise  # unknown outcome: stays PENDING and reserved; the next request re-sends it
+            # A conflict (Stripe is still working on this key elsewhere) or another
+            # answer that is not a refusal: the outcome is unknown too, and it stays
+            # PENDING and reserved until Stripe's answer (or event) says what happened.
+            raise ProviderUnavailable(
+                "Stripe has not settled this refund yet; retry with the same idempotencyKey."
+            ) from exc
+        refund = apply_refund(data=data) or refund
+    finally:
+        _release(refund, claim)
     return RefundResult(refund, Payment.objects.get(pk=payment.pk))
 
 
 def resend_unanswered(*, payment: Payment) -> None:
-    """Refunds recorded but whose Stripe answer was lost: ask again with the same key."""
-    for refund in payment.refunds.filter(stripe_refund_id__isnull=True, status=Refund.Status.PENDING):
-        _send(refund)
+    """Refunds recorded but whose Stripe answer was lost: ask again with the same
+    key. Only those no other request is sending (claimed here first); their
+    outcome is not this request's, so their errors are logged, not raised."""
+    claimed, claim = _claim_unanswered(payment_id=payment.pk)
+    for index, refund in enumerate(claimed):
+        try:
+            _send(refund, claim=claim)
+        except PaymentsError as exc:
+            logger.warning("refund %s re-sent to Stripe: %s (%s)", refund.pk, exc.code.name, exc.message)
+            if isinstance(exc, ProviderUnavailable):
+                for unsent in claimed[index + 1 :]:  # Stripe is not answering: leave the rest for later
+                    _release(unsent, claim)
+                return
 
 
 def apply_refund(*, data: gateway.RefundData) -> Refund | None:
@@ -160,9 +263,12 @@ def apply_refund(*, data: gateway.RefundData) -> Refund | None:
             return None
         refund = payment.refunds.filter(stripe_refund_id=data.id).first()
         if refund is None and str(data.metadata.get("refund_id", "")).isdigit():
+            # Ours, first heard of from Stripe: still PENDING, or FAILED by us
+            # after an answer we took as a refusal. Either way Stripe's word wins.
             refund = payment.refunds.filter(pk=int(data.metadata["refund_id"]), stripe_refund_id__isnull=True).first()
         # New to host apps until Stripe has it: made in the Dashboard, or our reservation just sent.
         previous = refund.status if refund is not None and refund.stripe_refund_id else None
+        first_word = refund is not None and refund.stripe_refund_id is None
         if refund is None:
             refund = Refund(
                 payment=payment,
@@ -171,7 +277,10 @@ def apply_refund(*, data: gateway.RefundData) -> Refund | None:
                 reason=data.reason if data.reason in Refund.Reason.values else None,
             )
         refund.stripe_refund_id = data.id
-        changed = refund.apply_stripe_status(data.status, failure_reason=data.failure_reason) or previous is None
+        changed = (
+            refund.apply_stripe_status(data.status, failure_reason=data.failure_reason, first_word=first_word)
+            or previous is None
+        )
         if changed:
             refund.save()
             publish_refund_change(refund, previous_status=previous)

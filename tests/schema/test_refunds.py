@@ -128,6 +128,13 @@ def test_a_dashboard_refund_appears_in_the_ledger(pay, emulator, deliver, gql):
     assert gql.ok("{ refunds { amount status payment { id } } }")["refunds"] == [
         {"amount": 500, "status": "SUCCEEDED", "payment": {"id": str(payment.pk)}}
     ]
+    # The ledger holds the refund's own money movement, with Stripe's figures.
+    txn = Transaction.objects.get(refund=made)
+    assert (txn.payment_id, txn.type, txn.currency, txn.gross, txn.fee, txn.net) == (
+        payment.pk, Transaction.Type.REFUND, "eur", -500, 0, -500
+    )
+    assert txn.stripe_source_id == made.stripe_refund_id
+    assert sorted(Transaction.objects.values_list("type", "net")) == [("charge", 2882), ("refund", -500)]
 
 
 def test_a_refund_that_fails_later_makes_its_amount_refundable_again(gql_as, refunder, pay, emulator, deliver, user):
@@ -179,6 +186,103 @@ def test_an_unanswered_refund_is_sent_again_before_the_next_one(gql_as, refunder
     assert len(stripe_refunds(emulator)) == 1
 
 
+def send_only(emulator, event) -> int:
+    """Deliver one stored event through the endpoint (the others stay undelivered)."""
+    from django.test import Client
+
+    from payments.emulator.delivery import signed_request
+    from tests.conftest import ClientSender
+
+    return ClientSender(Client())(*signed_request(event, emulator.webhook_secret))
+
+
+def test_a_long_description_is_accepted_and_replays(gql_as, refunder, pay, emulator):
+    """The request's fingerprint is a hash, whatever the description's length
+    (1000 characters, the limit, into a 255-character column: on PostgreSQL the
+    plain-text fingerprint was a DataError, answered "Unexpected error.")."""
+    payment, gql = pay(), gql_as(refunder)
+    description = "Goodwill gesture after the double booking; " * 23  # 1012 characters
+    description = description[:1000]
+    first = refund(gql, payment, amount=400, reason="OTHER", description=description, idempotencyKey="long-1")
+    assert "errors" not in first, first
+    data = payload(first)
+    assert (data["refund"]["status"], data["refund"]["description"]) == ("SUCCEEDED", description)
+    stored = Refund.objects.get()
+    assert len(stored.request_fingerprint) == 64
+    again = payload(refund(gql, payment, amount=400, reason="OTHER", description=description, idempotencyKey="long-1"))
+    assert again["refund"]["id"] == data["refund"]["id"]
+    other = refund(gql, payment, amount=400, reason="OTHER", description=description[:-1] + "!", idempotencyKey="long-1")
+    assert codes(other) == ["IDEMPOTENCY_CONFLICT"]
+    assert codes(refund(gql, payment, amount=400, description="x" * 1001)) == ["INVALID_INPUT"]
+    assert codes(refund(gql, payment, amount=400, idempotencyKey="k" * 256)) == ["INVALID_INPUT"]
+    assert Refund.objects.count() == 1 and len(stripe_refunds(emulator)) == 1
+
+
+def test_a_remainder_held_only_by_pending_refunds_exceeds_what_remains(gql_as, refunder, pay, emulator, deliver):
+    """Everything is on its way back but nothing has come back yet: the payment is
+    refundable (a pending refund may still fail), there is just nothing left now."""
+    payment, gql = pay("4000000000007726"), gql_as(refunder)
+    assert payload(refund(gql, payment))["refund"]["status"] == "PENDING"  # all 2999, pending
+    assert codes(refund(gql, payment)) == ["REFUND_EXCEEDS_REMAINING"]
+    assert codes(refund(gql, payment, amount=1)) == ["REFUND_EXCEEDS_REMAINING"]
+    assert Refund.objects.count() == 1 and len(stripe_refunds(emulator)) == 1
+    emulator.advance_refunds()
+    assert all(code == 200 for _, code in deliver())
+    assert codes(refund(gql, payment, amount=1)) == ["NOT_REFUNDABLE"]  # now it is all back
+
+
+def test_charge_refund_updated_alone_moves_the_refund(gql_as, refunder, pay, emulator):
+    """The legacy event carries the refund too: when it is the only one to arrive, it is enough."""
+    payment = pay("4000000000007726")
+    pending = payload(refund(gql_as(refunder), payment, amount=1200))["refund"]
+    assert pending["status"] == "PENDING"
+    emulator.advance_refunds()
+    [legacy] = [e.event for e in emulator.events() if e.event["type"] == "charge.refund.updated"]
+    assert legacy["data"]["object"]["id"] == pending["stripeRefundId"]
+    assert send_only(emulator, legacy) == 200
+    made = Refund.objects.get()
+    assert (made.status, made.stripe_refund_id) == (Refund.Status.SUCCEEDED, pending["stripeRefundId"])
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 1200)
+    assert Transaction.objects.get(refund=made).net == -1200
+    assert send_only(emulator, legacy) == 200  # its redelivery changes nothing
+    assert Refund.objects.get().status == Refund.Status.SUCCEEDED and Transaction.objects.count() == 2
+
+
+def test_a_canceled_refund_frees_its_amount(gql_as, refunder, pay, emulator, deliver):
+    payment, gql = pay("4000000000007726"), gql_as(refunder)
+    held = payload(refund(gql, payment, amount=2000))["refund"]
+    assert codes(refund(gql, payment, amount=1000)) == ["REFUND_EXCEEDS_REMAINING"]
+    # At Stripe the refund waits for the customer (no card refund does: set by hand), then is canceled.
+    with emulator._store.transaction() as tx:
+        tx.put({**tx.get(held["stripeRefundId"]), "status": "requires_action"})
+    body, status, _ = emulator.handle_http(
+        "POST", f"https://api.stripe.com/v1/refunds/{held['stripeRefundId']}/cancel", {}, ""
+    )
+    assert status == 200, body
+    assert all(code == 200 for _, code in deliver())
+    assert Refund.objects.get(stripe_refund_id=held["stripeRefundId"]).status == Refund.Status.CANCELED
+    payment.refresh_from_db()
+    assert (payment.status, payment.amount_refunded) == (PaymentStatus.SUCCEEDED, 0)
+    # Its 2000 is refundable again: everything (2999) can be refunded now.
+    assert payload(refund(gql, payment))["refund"]["amount"] == 2999
+
+
+def test_a_payments_refunds_through_graphql(gql, gql_as, refunder, pay, emulator, deliver):
+    payment = pay("4000000000007726")
+    payload(refund(gql_as(refunder), payment, amount=500))
+    emulator.advance_refunds()
+    deliver()
+    payload(refund(gql_as(refunder), payment, amount=700, reason="DUPLICATE"))
+    query = "query($id: ID!) { payment(id: $id) { amountRefunded refunds { amount status reason stripeRefundId } } }"
+    seen = gql.ok(query, {"id": str(payment.pk)})["payment"]
+    assert seen["amountRefunded"] == 500
+    assert [(r["amount"], r["status"], r["reason"]) for r in seen["refunds"]] == [
+        (700, "PENDING", "DUPLICATE"), (500, "SUCCEEDED", None)
+    ]
+    assert all(r["stripeRefundId"].startswith("re_") for r in seen["refunds"])
+
+
 # ------------------------------------------------------------ who may refund
 
 
@@ -191,7 +295,9 @@ def test_an_unanswered_refund_is_sent_again_before_the_next_one(gql_as, refunder
         ("owner", False, "FORBIDDEN"),
         ("owner", True, "RefundPayload"),
         ("staff without permission", False, "FORBIDDEN"),
+        ("staff without permission", True, "FORBIDDEN"),  # customer refunds are for owners only
         ("staff with permission", False, "RefundPayload"),
+        ("staff with permission", True, "RefundPayload"),
     ],
 )
 def test_who_may_refund(who, customer_refunds, outcome, settings, pay, anon_gql, gql, gql_as, other_user, staff_user, refunder):
@@ -254,7 +360,8 @@ async def receive_within(layer, channel, seconds: float = 2.0):
         return None
 
 
-def test_host_apps_and_subscribers_are_told_after_commit(gql_as, refunder, pay, emulator, deliver, django_capture_on_commit_callbacks):
+def test_host_apps_and_subscribers_are_told_after_commit(gql_as, refunder, pay, emulator, deliver, django_capture_on_commit_callbacks,
+                                                         monkeypatch):
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
@@ -265,19 +372,39 @@ def test_host_apps_and_subscribers_are_told_after_commit(gql_as, refunder, pay, 
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(payment_group(payment.pk), channel)
+    pushed = []  # what reaches the channel layer, as it is sent
+    group_send = layer.group_send
+
+    async def watched_group_send(group, message):
+        pushed.append(message["snapshot"]["amount_refunded"])
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", watched_group_send)
     told = []
     receiver = lambda sender, refund, previous_status, **kw: told.append((refund.status, previous_status))  # noqa: E731
     refund_changed.connect(receiver)
     try:
-        with django_capture_on_commit_callbacks(execute=True):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
             payload(refund(gql_as(refunder), payment, amount=300))
+        # The refund is recorded, but nothing is told before its transaction commits.
+        assert Refund.objects.get().status == Refund.Status.PENDING
+        assert (told, pushed) == ([], []) and callbacks
+        for callback in callbacks:  # the commit
+            callback()
+        assert told == [("pending", None)] and pushed == [0]
         pending = async_to_sync(layer.receive)(channel)
+
         emulator.advance_refunds()
-        with django_capture_on_commit_callbacks(execute=True):
-            deliver()
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert all(code == 200 for _, code in deliver())
+        assert Refund.objects.get().status == Refund.Status.SUCCEEDED
+        assert (told, pushed) == ([("pending", None)], [0]) and callbacks
+        for callback in callbacks:
+            callback()
     finally:
         refund_changed.disconnect(receiver)
     assert told == [("pending", None), ("succeeded", "pending")]
+    assert pushed[0] == 0 and pushed[-1] == 300
     # Subscribers saw the pending refund (nothing moved yet), then the money going back.
     assert (pending["payment_id"], pending["snapshot"]["amount_refunded"]) == (str(payment.pk), 0)
     # Later messages (duplicates allowed, as the subscription skips what it has shown) end with the money back.
@@ -285,29 +412,50 @@ def test_host_apps_and_subscribers_are_told_after_commit(gql_as, refunder, pay, 
     assert 300 in [s["amount_refunded"] for s in later if s]
 
 
-REFUNDED_LIFE = ["payment_intent.succeeded", "refund.created", "charge.refunded", "refund.updated"]
+# The events a payment refunded in two parts leaves, see the test below.
+REFUNDED_LIFE = ["payment_intent.succeeded", "refund.created", "refund.updated", "charge.refunded"]
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(len(REFUNDED_LIFE)))))
-def test_every_ordering_of_a_refunded_payments_events_ends_the_same(order, user, catalog, emulator, refunder):
-    """A payment refunded in two parts, one of them pending first: whatever order
-    Stripe's events arrive in, the ledger ends the same."""
+def test_every_ordering_of_a_refunded_payments_events_ends_the_same(order, user, catalog, emulator, refunder, gql_as):
+    """A payment refunded in two parts, one of them pending first: on a card whose
+    refunds start pending, staff refund 1000 through our API (recorded PENDING),
+    then the remaining 1999 is refunded from the Dashboard; both then succeed.
+    Whatever order Stripe's events arrive in (the payment's success late, after
+    refresh_payment; the Dashboard part first seen pending or already succeeded;
+    the first part's success; charge.refunded, which makes us read every refund),
+    the ledger ends the same."""
     from django.test import Client
 
+    from payments.emulator.delivery import signed_request
+    from payments.services.payments import refresh_payment
     from tests.conftest import ClientSender
 
     event = Event.objects.create(user=user, title="Dentist")
     payment = create_payment_intent(user=user, price_id=str(catalog["full_eur"].pk), payable=PayableRef("event", str(event.pk))).payment
     emulator.pay(payment.stripe_payment_intent_id, "4000000000007726")  # refunds start pending
-    emulator.dashboard_refund(payment.stripe_payment_intent_id, 2999)
-    emulator.advance_refunds()
-    wanted = {}
-    for stored in emulator.events():
-        kind = stored.event["type"]
-        if kind in REFUNDED_LIFE and kind not in wanted:
-            wanted[kind] = stored.event
-    events = [wanted[kind] for kind in REFUNDED_LIFE]
-    from payments.emulator.delivery import signed_request
+    refresh_payment(user=user, payment_id=str(payment.pk))  # SUCCEEDED by reading the intent; its event comes later
+    first = payload(refund(gql_as(refunder), payment, amount=1000))["refund"]
+    assert (first["amount"], first["status"]) == (1000, "PENDING")
+    second = emulator.dashboard_refund(payment.stripe_payment_intent_id, 1999)["refund"]
+    assert second["status"] == "pending"  # the first is still pending too
+    assert [r["id"] for r in emulator.advance_refunds()] == [first["stripeRefundId"], second["id"]]
+
+    def the(kind, refund_id=None, last=False):
+        found = [
+            stored.event for stored in emulator.events()
+            if stored.event["type"] == kind and refund_id in (None, stored.event["data"]["object"]["id"])
+        ]
+        return found[-1] if last else found[0]
+
+    events = [
+        the("payment_intent.succeeded"),
+        the("refund.created", second["id"]),  # the Dashboard part, pending
+        the("refund.updated", first["stripeRefundId"]),  # our part succeeds
+        the("charge.refunded", last=True),  # after both succeeded: we read the refunds
+    ]
+    assert [e["type"] for e in events] == REFUNDED_LIFE
+    assert events[1]["data"]["object"]["status"] == "pending" and events[2]["data"]["object"]["status"] == "succeeded"
 
     sender = ClientSender(Client())
     for i in order:
@@ -316,5 +464,7 @@ def test_every_ordering_of_a_refunded_payments_events_ends_the_same(order, user,
     event.refresh_from_db()
     assert (payment.status, payment.amount_refunded) == (PaymentStatus.REFUNDED, 2999)
     assert not event.is_active
-    assert list(Refund.objects.values_list("status", "amount")) == [("succeeded", 2999)]
-    assert sorted(Transaction.objects.values_list("type", "net")) == [("charge", 2882), ("refund", -2999)]
+    assert sorted(Refund.objects.values_list("stripe_refund_id", "status", "amount")) == sorted(
+        [(first["stripeRefundId"], "succeeded", 1000), (second["id"], "succeeded", 1999)]
+    )
+    assert sorted(Transaction.objects.values_list("type", "net")) == [("charge", 2882), ("refund", -1999), ("refund", -1000)]

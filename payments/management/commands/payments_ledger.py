@@ -1,6 +1,7 @@
 """Totals of the ledger per currency and day, and (with --check-balance) the
 comparison with Stripe's balance."""
 
+import argparse
 from datetime import datetime, timezone
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,10 +13,12 @@ from payments.services.ledger import ledger_totals
 
 
 def _day(value: str) -> datetime:
+    """A UTC day. A bad one is argparse's usage error (exit 2 from the command
+    line, CommandError from call_command), not a traceback."""
     try:
         return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
     except ValueError as exc:
-        raise CommandError(f"not a date (YYYY-MM-DD): {value}") from exc
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from exc
 
 
 class Command(BaseCommand):
