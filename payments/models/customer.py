@@ -8,6 +8,14 @@ class Customer(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer")
     stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # The user's latest subscription Checkout page (createCheckoutSession with a
+    # RECURRING price): at most one is open at a time, reused for the same request
+    # (fingerprint: price and URLs) and expired at Stripe before another one (or a
+    # createSubscription) starts; the key of the request that opened it. Written under
+    # this row's lock, which serialises the user's subscription starts.
+    subscription_checkout_session_id = models.CharField(max_length=255, null=True, blank=True)
+    subscription_checkout_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    subscription_checkout_idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

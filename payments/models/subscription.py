@@ -30,6 +30,18 @@ class Subscription(models.Model):
     BLOCKING_NEW = (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE)
     FINAL = (Status.CANCELED, Status.INCOMPLETE_EXPIRED)
 
+    class ClosedReason(models.TextChoices):
+        """Why we ended it ourselves; any payment it takes is refunded in full,
+        since the customer never gets (or got) its service."""
+
+        NONE = "", "-"
+        # An INCOMPLETE one the user replaced by starting another (createSubscription,
+        # a subscription Checkout page) before paying it.
+        SUPERSEDED = "superseded", "Superseded by a newer start"
+        # A second ACTIVE/TRIALING/PAST_DUE one from our own flows (a Checkout page
+        # completed in a race): canceled at Stripe at once.
+        DUPLICATE = "duplicate", "Duplicate of a running subscription"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions")
     price = models.ForeignKey("payments.Price", on_delete=models.PROTECT, related_name="subscriptions")
     tier = models.ForeignKey("payments.Tier", on_delete=models.PROTECT, related_name="subscriptions")
@@ -42,6 +54,7 @@ class Subscription(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # `created` of the newest Stripe snapshot applied (epoch seconds).
     stripe_snapshot_at = models.BigIntegerField(default=0)
+    closed_reason = models.CharField(max_length=16, choices=ClosedReason.choices, blank=True, default="")
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -114,6 +127,9 @@ class Invoice(models.Model):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
     )
+    # The Stripe subscription it bills, kept even before we know that subscription
+    # (events come in any order): the row is linked when the subscription arrives.
+    stripe_subscription_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     stripe_invoice_id = models.CharField(max_length=255, unique=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, default="")
     number = models.CharField(max_length=64, blank=True, default="")

@@ -400,6 +400,34 @@ def catalog_pull(*, dry_run: bool = False) -> Report:
     return report
 
 
+def import_stripe_price(stripe_price_id: str) -> Price | None:
+    """Our Price for a Stripe Price we do not have (e.g. a subscription made in the
+    Dashboard): linked or created exactly as ``catalog_pull`` would, its Tier too;
+    None for one ``catalog_pull`` would skip (archived and never ours)."""
+    report = Report()
+    data = gateway.retrieve_price(stripe_price_id)
+    tier = Tier.objects.filter(stripe_product_id=data.product).first() if data.product else None
+    if tier is None and data.product:
+        tiers = {t.pk: t for t in Tier.objects.all()}
+        position = max((t.position for t in tiers.values()), default=0) + 1
+        tier = _pull_link_or_create_tier(
+            gateway.retrieve_product(data.product), tiers, {t.slug for t in tiers.values()}, position, report
+        )
+    price = None
+    if tier is not None:
+        named_id = data.metadata.get("price_id", "")
+        rows = {p.pk: p for p in Price.objects.select_related("tier").filter(pk=int(named_id))} if named_id.isdigit() else {}
+        price = _pull_link_or_create_price(data, rows, {data.product: tier}, report)
+        named = rows.get(int(named_id)) if named_id.isdigit() else None
+        if price is None and named is not None and named.tier_id == tier.pk and named.stripe_price_id:
+            # A Stripe Price that the row's newer one replaced: subscriptions keep the old
+            # price at Stripe, and what they are for is that row (its tier).
+            price = named
+    for line in report.lines(verbose=True):
+        logger.info("importing Stripe price %s: %s", stripe_price_id, line)
+    return price
+
+
 def _pull_active_flag(row: Tier | Price, active: bool, subject: str, stripe_id: str, report: Report) -> None:
     if row.active == active:
         report.add(UNCHANGED, subject, stripe_id)

@@ -1,4 +1,25 @@
-"""Subscriptions and invoices: subscribe, cancel, apply what Stripe says, entitlement."""
+"""Subscriptions and invoices: subscribe, cancel, apply what Stripe says, entitlement.
+
+Row locks, always taken in this order: the user's Customer row, then
+Subscription rows, then Invoice rows, then Payment rows. The Customer row
+serialises a user's subscription starts (createSubscription, a subscription
+Checkout page) and makes the events of a customer's subscriptions and
+invoices wait for each other, so that whatever order Stripe's events come in,
+an invoice is linked to its subscription and its Payment made exactly once.
+
+What may never happen, and how:
+- two subscriptions started at once: every start runs under the Customer lock
+  and re-checks ALREADY_SUBSCRIBED there;
+- two ways to pay for a plan at once: a start closes the user's other open
+  starts first (an INCOMPLETE subscription is canceled at Stripe, the open
+  Checkout page expired), so at most one can take money;
+- what still slips through (a subscription made by our own flows at Stripe
+  while the user already has a running one, e.g. a Checkout page completed in a
+  race, or an old open page): it is canceled at Stripe at once and every
+  payment it took refunded in full (``closed_reason``). One made in the
+  Stripe Dashboard is a person's decision: adopted, never canceled, and
+  logged as an error for the team to look at.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone as dj_timezone
 
 from payments import gateway
-from payments.payables import PayableAdapter
 from payments.conf import get_config
 from payments.errors import (
     AlreadySubscribed,
@@ -18,20 +39,37 @@ from payments.errors import (
     InvalidInput,
     NotFound,
     PayableNotPayable,
+    PaymentsError,
     PriceInactive,
+    ProviderError,
     WrongPriceType,
 )
 from payments.live import publish_entitlement_change
-from payments.models import Customer, Invoice, Payment, Price, Subscription
+from payments.models import (
+    Customer,
+    Invoice,
+    Payment,
+    PaymentStatus,
+    Price,
+    Refund,
+    Subscription,
+)
+from payments.models.payment import SETTLED
+from payments.payables import PayableAdapter
 from payments.selectors import subscription_get_for_viewer, user_active_tier
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe
 from payments.services.customers import customer_get_or_create
+from payments.services.idempotency import check_idempotency_key, request_fingerprint
 from payments.services.payments import apply_payment_intent
+from payments.services.refunds import apply_refund
 
 logger = logging.getLogger(__name__)
 
 SUBSCRIPTION_PAYABLE = "subscription"
+
+ALREADY_SUBSCRIBED = "You already have a subscription: cancel it or wait for it to end."
+FIRST_PAYMENT_ON_ITS_WAY = "The first payment of your subscription is on its way: wait for its outcome."
 
 
 @dataclass(frozen=True)
@@ -56,45 +94,82 @@ def _recurring_price(price_id: str) -> Price:
     return price
 
 
+def _lock_customer(pk: int) -> Customer:
+    return Customer.objects.select_for_update().get(pk=pk)
+
+
+# ================================================================ starting
+
+
 def create_subscription(*, user, price_id: str, idempotency_key: str | None = None) -> SubscriptionResult:
     """Subscribe the viewer to a RECURRING price (payment_behavior=default_incomplete).
 
-    ALREADY_SUBSCRIBED while an ACTIVE, TRIALING or PAST_DUE subscription exists;
-    an INCOMPLETE one for the same price is reused. As for payments, the row is
+    Under the user's Customer row lock: ALREADY_SUBSCRIBED while an ACTIVE,
+    TRIALING or PAST_DUE subscription exists; an INCOMPLETE one for the same
+    price is reused; the user's other open starts (INCOMPLETE subscriptions for
+    other prices, an open subscription Checkout page) are closed at Stripe
+    first, so that only one can ever be paid. As for payments, the row is
     written first and Stripe is asked under its lock with the row's id as
     idempotency key, so a lost answer never makes a second subscription.
     """
     require_user(user)
     require_payments_enabled()
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
-        raise InvalidInput("idempotencyKey must be 1 to 255 characters.", field="idempotencyKey")
-    fingerprint = f"price={price_id}"
+    check_idempotency_key(idempotency_key)
+    fingerprint = request_fingerprint("createSubscription", price=str(price_id))
     if idempotency_key:
         existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
-            if existing.request_fingerprint != fingerprint:
-                raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
-            return _with_stripe(existing)
-
+            return _with_stripe(_replay(existing, fingerprint, price_id))
     price = _recurring_price(price_id)
-    if Subscription.objects.filter(user=user, status__in=Subscription.BLOCKING_NEW).exists():
-        raise AlreadySubscribed("You already have a subscription: cancel it or wait for it to end.")
-    incomplete = Subscription.objects.filter(user=user, price=price, status=Subscription.Status.INCOMPLETE).first()
-    if incomplete is not None:
-        return _with_stripe(incomplete)
-    try:
-        with transaction.atomic():
-            subscription = Subscription.objects.create(
-                user=user, price=price, tier=price.tier,
-                idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
-            )
-    except IntegrityError:
-        return _with_stripe(Subscription.objects.get(user=user, idempotency_key=idempotency_key))
+    customer = customer_get_or_create(user=user)
+    with transaction.atomic():
+        customer = _lock_customer(customer.pk)
+        subscription, refusal = _start(
+            customer=customer, user=user, price=price, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
+    if refusal:  # raised after commit: what closing the other starts learnt from Stripe is kept
+        raise AlreadySubscribed(refusal)
     return _with_stripe(subscription)
 
 
+def _replay(subscription: Subscription, fingerprint: str, price_id: str) -> Subscription:
+    # Rows written before fingerprints were hashed carry "price=<id>".
+    if subscription.request_fingerprint not in (fingerprint, f"price={price_id}"):
+        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
+    return subscription
+
+
+def _start(*, customer: Customer, user, price: Price, idempotency_key: str | None, fingerprint: str):
+    """(subscription, None) or (None, refusal); the caller holds the Customer lock."""
+    if idempotency_key:  # again, under the lock: a concurrent request with the same key
+        existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint, str(price.pk)), None
+    if _has_running(user):
+        return None, ALREADY_SUBSCRIBED
+    reuse = (
+        Subscription.objects.filter(user=user, price=price, status=Subscription.Status.INCOMPLETE, closed_reason="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    refusal = _close_other_starts(customer=customer, user=user, keep=reuse)
+    if refusal:
+        return None, refusal
+    if reuse is not None:
+        return reuse, None
+    subscription = Subscription.objects.create(
+        user=user, price=price, tier=price.tier, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint
+    )
+    return subscription, None
+
+
+def _has_running(user) -> bool:
+    return Subscription.objects.filter(user=user, status__in=Subscription.BLOCKING_NEW).exists()
+
+
 def _with_stripe(subscription: Subscription) -> SubscriptionResult:
-    """The subscription with its first invoice's client secret; created at Stripe if it is not yet."""
+    """The subscription with its first invoice's client secret; created at Stripe if it
+    is not yet (unless a newer start closed it meanwhile)."""
     config = get_config()
     if subscription.stripe_subscription_id:
         data = gateway.retrieve_subscription(subscription.stripe_subscription_id)
@@ -105,6 +180,9 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
             locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
             if locked.stripe_subscription_id:
                 data = gateway.retrieve_subscription(locked.stripe_subscription_id)
+            elif locked.status in Subscription.FINAL:
+                # A newer start of this user closed it before it reached Stripe.
+                return SubscriptionResult(locked, None, config.publishable_key)
             else:
                 data = gateway.create_subscription(
                     customer_id=customer.stripe_customer_id,
@@ -121,7 +199,182 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
         if data.latest_invoice.status == "open" and data.latest_invoice.amount_due > 0:
             secret = data.latest_invoice.client_secret
     subscription.refresh_from_db()
+    if subscription.status in Subscription.FINAL or subscription.closed_reason:
+        secret = None  # nothing to pay for any more: its invoice must not be paid
     return SubscriptionResult(subscription, secret, config.publishable_key)
+
+
+def start_subscription_checkout(
+    *, user, price_id: str, success_url: str, cancel_url: str, idempotency_key: str | None
+) -> gateway.CheckoutSessionData:
+    """A mode=subscription Checkout page (createCheckoutSession with a RECURRING price);
+    the subscription is adopted from Stripe's events once the customer pays.
+
+    At most one such page is open per user: under the Customer row lock, the
+    open page is reused for the same request (price and URLs), else expired at
+    Stripe (and the user's INCOMPLETE subscriptions closed) before a new one is
+    opened. ALREADY_SUBSCRIBED is checked there too. The same idempotencyKey
+    answers the same page (the key of the latest page is remembered); with other
+    input it is IDEMPOTENCY_CONFLICT.
+    """
+    require_user(user)
+    require_payments_enabled()
+    check_idempotency_key(idempotency_key)
+    fingerprint = request_fingerprint(
+        "createCheckoutSession", price=str(price_id), success_url=success_url, cancel_url=cancel_url
+    )
+    if idempotency_key:
+        known = Customer.objects.filter(user=user, subscription_checkout_idempotency_key=idempotency_key).first()
+        if known is not None:
+            return _replay_session(known, fingerprint)
+    price = _recurring_price(price_id)
+    customer = customer_get_or_create(user=user)
+    stripe_price = price_ensure_at_stripe(price=price)
+    failure: PaymentsError | None = None
+    with transaction.atomic():
+        customer = _lock_customer(customer.pk)
+        if idempotency_key and customer.subscription_checkout_idempotency_key == idempotency_key:
+            return _replay_session(customer, fingerprint)
+        if _has_running(user):
+            failure = AlreadySubscribed(ALREADY_SUBSCRIBED)
+        else:
+            current = customer.subscription_checkout_session_id
+            if current and customer.subscription_checkout_fingerprint == fingerprint:
+                session = gateway.retrieve_checkout_session(current)
+                if session.status == "open":
+                    if idempotency_key:
+                        customer.subscription_checkout_idempotency_key = idempotency_key
+                        customer.save(update_fields=["subscription_checkout_idempotency_key"])
+                    return session
+            refusal = _close_other_starts(customer=customer, user=user)
+            if refusal:
+                failure = AlreadySubscribed(refusal)
+            else:
+                try:
+                    session = gateway.create_checkout_session(
+                        mode="subscription",
+                        price_id=stripe_price,
+                        customer_id=customer.stripe_customer_id,
+                        success_url=success_url,
+                        cancel_url=cancel_url,
+                        client_reference_id=str(user.pk),
+                        metadata={"user_id": str(user.pk), "price_id": str(price.pk)},
+                        # Tied to the page it follows: a lost answer, retried, gives the same page.
+                        idempotency_key=f"customer-{customer.pk}-subscription-checkout-{fingerprint[:20]}-after-{current or 'none'}",
+                    )
+                except PaymentsError as exc:
+                    failure = exc  # raised after commit: the pages and subscriptions closed stay closed
+                else:
+                    customer.subscription_checkout_session_id = session.id
+                    customer.subscription_checkout_fingerprint = fingerprint
+                    customer.subscription_checkout_idempotency_key = idempotency_key or None
+                    customer.save(
+                        update_fields=[
+                            "subscription_checkout_session_id",
+                            "subscription_checkout_fingerprint",
+                            "subscription_checkout_idempotency_key",
+                        ]
+                    )
+                    return session
+    raise failure
+
+
+def _replay_session(customer: Customer, fingerprint: str) -> gateway.CheckoutSessionData:
+    if customer.subscription_checkout_fingerprint != fingerprint:
+        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
+    return gateway.retrieve_checkout_session(customer.subscription_checkout_session_id)
+
+
+def _close_other_starts(*, customer: Customer, user, keep: Subscription | None = None) -> str | None:
+    """Close the user's open starts but ``keep``: INCOMPLETE subscriptions are canceled
+    at Stripe (``superseded``), the open subscription Checkout page is expired. The
+    caller holds the Customer lock. Returns why nothing new may start (a start that
+    turned out to be paid, or whose payment is on its way), else None."""
+    others = Subscription.objects.select_for_update().filter(user=user, status=Subscription.Status.INCOMPLETE)
+    if keep is not None:
+        others = others.exclude(pk=keep.pk)
+    for subscription in others.order_by("created_at", "id"):
+        refusal = _close_incomplete(subscription)
+        if refusal:
+            return refusal
+    return _close_checkout_page(customer)
+
+
+def _close_incomplete(subscription: Subscription) -> str | None:
+    """End a (locked) INCOMPLETE subscription so that its first invoice is never paid for
+    nothing; should it be paid all the same (its PaymentIntent cannot be canceled, and
+    Stripe leaves a canceled subscription's invoice open), the payment is refunded."""
+    on_its_way = Payment.objects.filter(
+        payable_type=SUBSCRIPTION_PAYABLE, payable_id=str(subscription.pk), status=PaymentStatus.PROCESSING
+    )
+    if on_its_way.exists():
+        return FIRST_PAYMENT_ON_ITS_WAY
+    if not subscription.stripe_subscription_id:
+        # Never reached Stripe, as far as we know; if it did (an answer lost), its
+        # events name this row and apply_subscription cancels it there.
+        now = dj_timezone.now()
+        subscription.closed_reason = Subscription.ClosedReason.SUPERSEDED
+        subscription.status = Subscription.Status.CANCELED
+        subscription.canceled_at = subscription.ended_at = now
+        subscription.save()
+        return None
+    data = gateway.retrieve_subscription(subscription.stripe_subscription_id)
+    if data.status != Subscription.Status.INCOMPLETE:
+        # Paid (or ended) meanwhile: not ours to close; what Stripe says is applied.
+        applied = apply_subscription(data=data, snapshot_at=max(data.created, subscription.stripe_snapshot_at))
+        return ALREADY_SUBSCRIBED if applied is not None and applied.status in Subscription.BLOCKING_NEW else None
+    intent_id = data.latest_invoice.payment_intent if data.latest_invoice is not None else None
+    if intent_id:
+        intent = gateway.retrieve_payment_intent(intent_id)
+        if intent.status == "processing":  # a delayed method: the money is on its way
+            apply_payment_intent(intent=intent, snapshot_at=int(time.time()), authoritative=True)
+            return FIRST_PAYMENT_ON_ITS_WAY
+    subscription.closed_reason = Subscription.ClosedReason.SUPERSEDED
+    subscription.save(update_fields=["closed_reason", "updated_at"])
+    data = _cancel_at_stripe(subscription)
+    apply_subscription(data=data, snapshot_at=max(data.created, subscription.stripe_snapshot_at))
+    return None
+
+
+def _close_checkout_page(customer: Customer) -> str | None:
+    """Expire the user's open subscription Checkout page (the caller holds the Customer
+    lock). A page completed meanwhile made a subscription: it is applied, and refuses a
+    new start while it runs or its payment is on its way."""
+    session_id = customer.subscription_checkout_session_id
+    if not session_id:
+        return None
+    session = gateway.retrieve_checkout_session(session_id)
+    if session.status == "open":
+        try:
+            session = gateway.expire_checkout_session(session_id)
+        except ProviderError:  # completed (or expired) meanwhile
+            session = gateway.retrieve_checkout_session(session_id)
+    if session.status == "complete" and session.subscription:
+        data = gateway.retrieve_subscription(session.subscription)
+        applied = apply_subscription(data=data, snapshot_at=_read_at(data))
+        if applied is not None and applied.status in Subscription.BLOCKING_NEW:
+            return ALREADY_SUBSCRIBED
+        if applied is not None and applied.status == Subscription.Status.INCOMPLETE:
+            # Paid on the page with a delayed method: on its way, or failed (then closed).
+            return _close_incomplete(Subscription.objects.select_for_update().get(pk=applied.pk))
+    # The page stays recorded (closed): the next one's Stripe idempotency key names it.
+    return None
+
+
+def _read_at(data: gateway.SubscriptionData) -> int:
+    """The snapshot time of a subscription just read from Stripe: as new as anything applied."""
+    applied = Subscription.objects.filter(stripe_subscription_id=data.id).values_list("stripe_snapshot_at", flat=True)
+    return max([data.created, *applied])
+
+
+def _cancel_at_stripe(subscription: Subscription) -> gateway.SubscriptionData:
+    try:
+        return gateway.cancel_subscription_now(subscription_id=subscription.stripe_subscription_id)
+    except ProviderError:  # ended already
+        return gateway.retrieve_subscription(subscription.stripe_subscription_id)
+
+
+# ================================================================ cancel, refresh
 
 
 def cancel_subscription(*, user, subscription_id: str, at_period_end: bool = True) -> Subscription:
@@ -149,63 +402,184 @@ def refresh_subscription(*, subscription: Subscription) -> Subscription:
     return apply_subscription(data=data, snapshot_at=max(data.created, subscription.stripe_snapshot_at)) or subscription
 
 
-def _locked_subscription(data: gateway.SubscriptionData) -> Subscription | None:
+# ================================================================ what Stripe says
+
+
+def _locked_subscription(data: gateway.SubscriptionData, customer: Customer | None) -> Subscription | None:
     qs = Subscription.objects.select_for_update()
     subscription = qs.filter(stripe_subscription_id=data.id).first()
     if subscription is None and str(data.metadata.get("subscription_id", "")).isdigit():
         subscription = qs.filter(pk=int(data.metadata["subscription_id"]), stripe_subscription_id__isnull=True).first()
     if subscription is not None:
         return subscription
-    # Made elsewhere (the Stripe Dashboard): adopt it when its customer and price are ours.
-    customer = Customer.objects.filter(stripe_customer_id=data.customer).select_related("user").first() if data.customer else None
-    price = Price.objects.filter(stripe_price_id=data.price).select_related("tier").first() if data.price else None
-    if customer is None or price is None:
+    # Made elsewhere (the Stripe Dashboard, a Checkout page): adopted when its customer is ours.
+    if customer is None:
+        return None
+    price = _price_for_stripe_price(data.price)
+    if price is None:
+        logger.warning(
+            "subscription %s of our customer %s (user %s) is on Stripe price %s, which is not in our catalog and"
+            " cannot be imported (see above); not adopted", data.id, customer.stripe_customer_id, customer.user_id,
+            data.price,
+        )
         return None
     subscription, _ = Subscription.objects.get_or_create(
-        stripe_subscription_id=data.id, defaults={"user": customer.user, "price": price, "tier": price.tier}
+        stripe_subscription_id=data.id, defaults={"user_id": customer.user_id, "price": price, "tier": price.tier}
     )
-    return Subscription.objects.select_for_update().get(pk=subscription.pk)
+    return qs.get(pk=subscription.pk)
+
+
+def _price_for_stripe_price(stripe_price_id: str | None) -> Price | None:
+    """Our Price for a Stripe Price; one we do not have is read from Stripe and linked
+    or created as ``payments_sync_catalog --pull`` does (its own code)."""
+    if not stripe_price_id:
+        return None
+    price = Price.objects.select_related("tier").filter(stripe_price_id=stripe_price_id).first()
+    if price is not None:
+        return price
+    # operations imports this module (through the webhook handlers): imported here.
+    from payments.services.operations import import_stripe_price
+
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent import of the same price is not an error
+            return import_stripe_price(stripe_price_id)
+    except IntegrityError:
+        return Price.objects.select_related("tier").filter(stripe_price_id=stripe_price_id).first()
+
+
+def _snapshot_fields(data: gateway.SubscriptionData) -> dict:
+    return {
+        "status": data.status,
+        "current_period_start": _ts(data.current_period_start),
+        "current_period_end": _ts(data.current_period_end),
+        "cancel_at_period_end": data.cancel_at_period_end,
+        "canceled_at": _ts(data.canceled_at),
+        "ended_at": _ts(data.ended_at),
+    }
+
+
+def _apply(subscription: Subscription, data: gateway.SubscriptionData, snapshot_at: int) -> None:
+    """Apply a snapshot to the locked row and save it when anything changed."""
+    newly_linked = subscription.stripe_subscription_id != data.id
+    subscription.stripe_subscription_id = data.id
+    if subscription.apply_snapshot(_snapshot_fields(data), snapshot_at=snapshot_at) or newly_linked:
+        subscription.save()
 
 
 def apply_subscription(*, data: gateway.SubscriptionData, snapshot_at: int) -> Subscription | None:
-    """Apply a Subscription snapshot, order-proof, with the row locked; tell host apps
-    after commit when the user's entitlement changed."""
+    """Apply a Subscription snapshot, order-proof, with the customer's and the
+    subscription's rows locked; link the invoices that came before it; end what
+    must not run (see the module's docstring); tell host apps after commit when
+    the user's entitlement changed."""
     with transaction.atomic():
-        subscription = _locked_subscription(data)
+        customer = (
+            Customer.objects.select_for_update().filter(stripe_customer_id=data.customer).first() if data.customer else None
+        )
+        subscription = _locked_subscription(data, customer)
         if subscription is None:
             logger.info("subscription %s is not ours; ignored", data.id)
             return None
         before = user_active_tier(user=subscription.user)
-        newly_linked = subscription.stripe_subscription_id != data.id
-        subscription.stripe_subscription_id = data.id
-        changed = subscription.apply_snapshot(
-            {
-                "status": data.status,
-                "current_period_start": _ts(data.current_period_start),
-                "current_period_end": _ts(data.current_period_end),
-                "cancel_at_period_end": data.cancel_at_period_end,
-                "canceled_at": _ts(data.canceled_at),
-                "ended_at": _ts(data.ended_at),
-            },
-            snapshot_at=snapshot_at,
-        )
-        if changed or newly_linked:
-            subscription.save()
+        was_running = subscription.status in Subscription.BLOCKING_NEW
+        _apply(subscription, data, snapshot_at)
+        _link_orphan_invoices(subscription)
+        if subscription.closed_reason:
+            if data.status not in Subscription.FINAL:
+                # We closed it, but Stripe still runs it (an answer lost on the way): end it there.
+                stripe_now = _cancel_at_stripe(subscription)
+                _apply(subscription, stripe_now, max(stripe_now.created, subscription.stripe_snapshot_at))
+        elif not was_running and subscription.status in Subscription.BLOCKING_NEW:
+            _end_if_duplicate(subscription, data)
+        _refund_if_closed(subscription)
         after = user_active_tier(user=subscription.user)
         if before != after:
             publish_entitlement_change(subscription, previous_tier=before, tier=after)
         return subscription
 
 
+def _link_orphan_invoices(subscription: Subscription) -> None:
+    """Invoices that arrived before their subscription: linked now, their Payments made."""
+    orphans = Invoice.objects.select_for_update().filter(
+        stripe_subscription_id=subscription.stripe_subscription_id, subscription__isnull=True
+    )
+    for invoice in orphans.order_by("created_at", "id"):
+        invoice.subscription = subscription
+        invoice.save(update_fields=["subscription", "updated_at"])
+        if invoice.stripe_payment_intent_id and invoice.amount_due > 0:
+            _payment_for_invoice(
+                invoice=invoice, subscription=subscription, payment_intent_id=invoice.stripe_payment_intent_id
+            )
+
+
+def _end_if_duplicate(subscription: Subscription, data: gateway.SubscriptionData) -> None:
+    """``subscription`` just started running while the user already has a running one."""
+    others = list(
+        Subscription.objects.filter(user_id=subscription.user_id, status__in=Subscription.BLOCKING_NEW)
+        .exclude(pk=subscription.pk)
+        .values_list("pk", flat=True)
+    )
+    if not others:
+        return
+    if "user_id" not in data.metadata:
+        # Not from our API nor our Checkout pages: someone made it in the Stripe Dashboard
+        # on purpose (e.g. an upgrade by support); a person decides what to do with it.
+        logger.error(
+            "user %s has %d running subscriptions: %s (made outside our API, e.g. in the Stripe Dashboard) besides"
+            " %s; left running for a person to decide", subscription.user_id, len(others) + 1, subscription.pk, others,
+        )
+        return
+    logger.error(
+        "subscription %s (%s) of user %s started while %s already runs: canceled at Stripe, its payments refunded",
+        subscription.pk, subscription.stripe_subscription_id, subscription.user_id, others,
+    )
+    subscription.closed_reason = Subscription.ClosedReason.DUPLICATE
+    subscription.save(update_fields=["closed_reason", "updated_at"])
+    stripe_now = _cancel_at_stripe(subscription)
+    _apply(subscription, stripe_now, max(stripe_now.created, subscription.stripe_snapshot_at))
+
+
+def _refund_if_closed(subscription: Subscription) -> None:
+    """A subscription we closed gives nothing: every payment it took is refunded in full
+    (once: the refund's Stripe idempotency key is tied to the payment)."""
+    if not subscription.closed_reason:
+        return
+    taken = Payment.objects.filter(
+        payable_type=SUBSCRIPTION_PAYABLE, payable_id=str(subscription.pk), status=PaymentStatus.SUCCEEDED,
+        amount_refunded=0,
+    ).exclude(stripe_payment_intent_id__isnull=True)
+    for payment in taken:
+        if payment.refunds.exists():
+            continue
+        data = gateway.create_refund(
+            payment_intent_id=payment.stripe_payment_intent_id,
+            amount=payment.amount,
+            reason=Refund.Reason.DUPLICATE.value,
+            metadata={"payment_id": str(payment.pk), "subscription_id": str(subscription.pk)},
+            idempotency_key=f"subscription-{subscription.pk}-closed-refund-{payment.pk}",
+        )
+        apply_refund(data=data)
+        logger.warning(
+            "payment %s of subscription %s (%s) refunded in full: the subscription was closed by us",
+            payment.pk, subscription.pk, subscription.closed_reason,
+        )
+
+
 def apply_invoice(*, data: gateway.InvoiceData, snapshot_at: int) -> Invoice | None:
     """Apply an Invoice snapshot. Invoices of customers we do not know are not ours.
-    The invoice's PaymentIntent becomes a Payment (payable: the subscription), so
-    paymentStatus works for subscription payments as for any other."""
-    customer = Customer.objects.filter(stripe_customer_id=data.customer).first() if data.customer else None
-    if customer is None:
-        logger.info("invoice %s is for a customer that is not ours; ignored", data.id)
-        return None
+
+    The invoice keeps its Stripe subscription id; it is linked to our row as soon
+    as we have it, here or when the subscription arrives (``apply_subscription``),
+    whatever the order: what identifies it is set once, outside the order-proof
+    snapshot (a paid invoice takes no later snapshot). The invoice's PaymentIntent
+    becomes a Payment (payable: the subscription), so paymentStatus works for
+    subscription payments as for any other."""
     with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update().filter(stripe_customer_id=data.customer).first() if data.customer else None
+        )
+        if customer is None:
+            logger.info("invoice %s is for a customer that is not ours; ignored", data.id)
+            return None
         subscription = (
             Subscription.objects.filter(stripe_subscription_id=data.subscription).first() if data.subscription else None
         )
@@ -228,37 +602,44 @@ def apply_invoice(*, data: gateway.InvoiceData, snapshot_at: int) -> Invoice | N
             "invoice_pdf": data.invoice_pdf,
             "billing_reason": data.billing_reason,
         }
-        if subscription is not None:
-            fields["subscription"] = subscription
-        if data.payment_intent:
-            fields["stripe_payment_intent_id"] = data.payment_intent
-        if invoice.apply_snapshot(fields, snapshot_at=snapshot_at):
+        changed = invoice.apply_snapshot(fields, snapshot_at=snapshot_at)
+        if data.subscription and not invoice.stripe_subscription_id:
+            invoice.stripe_subscription_id, changed = data.subscription, True
+        if subscription is not None and invoice.subscription_id is None:
+            invoice.subscription, changed = subscription, True
+        if data.payment_intent and not invoice.stripe_payment_intent_id:
+            invoice.stripe_payment_intent_id, changed = data.payment_intent, True
+        if changed:
             invoice.save()
-        if data.payment_intent and subscription is not None and data.amount_due > 0:
-            _payment_for_invoice(invoice=invoice, subscription=subscription, payment_intent_id=data.payment_intent)
+        linked = invoice.subscription
+        if linked is not None and invoice.stripe_payment_intent_id and invoice.amount_due > 0:
+            _payment_for_invoice(invoice=invoice, subscription=linked, payment_intent_id=invoice.stripe_payment_intent_id)
+            if invoice.status == Invoice.Status.PAID:
+                _refund_if_closed(linked)
         return invoice
 
 
 def _payment_for_invoice(*, invoice: Invoice, subscription: Subscription, payment_intent_id: str) -> None:
-    """The invoice's PaymentIntent as a Payment. When the invoice was paid before we
-    heard of its intent (events in any order), read the intent and apply it."""
-    if Payment.objects.filter(stripe_payment_intent_id=payment_intent_id).exists():
-        return
-    try:
-        with transaction.atomic():  # a savepoint: a concurrent insert of the same intent is not an error
-            Payment.objects.create(
-                user_id=invoice.user_id,
-                price=subscription.price,
-                tier=subscription.tier,
-                amount=invoice.amount_due,
-                currency=invoice.currency,
-                payable_type=SUBSCRIPTION_PAYABLE,
-                payable_id=str(subscription.pk),
-                stripe_payment_intent_id=payment_intent_id,
-            )
-    except IntegrityError:
-        return
-    if invoice.status == Invoice.Status.PAID:
+    """The invoice's PaymentIntent as a Payment, made once. Once the invoice is paid,
+    a Payment that has not heard so (its intent's events came before the Payment
+    existed, or not yet) reads its intent and applies it."""
+    payment = Payment.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+    if payment is None:
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent insert of the same intent is not an error
+                payment = Payment.objects.create(
+                    user_id=invoice.user_id,
+                    price=subscription.price,
+                    tier=subscription.tier,
+                    amount=invoice.amount_due,
+                    currency=invoice.currency,
+                    payable_type=SUBSCRIPTION_PAYABLE,
+                    payable_id=str(subscription.pk),
+                    stripe_payment_intent_id=payment_intent_id,
+                )
+        except IntegrityError:
+            payment = Payment.objects.filter(stripe_payment_intent_id=payment_intent_id).first()
+    if payment is not None and invoice.status == Invoice.Status.PAID and payment.status not in SETTLED:
         intent = gateway.retrieve_payment_intent(payment_intent_id)
         apply_payment_intent(intent=intent, snapshot_at=int(time.time()), authoritative=True)
 

@@ -512,3 +512,17 @@ def test_list_subscriptions_and_invoices(api, emulator):
     assert invoices(customer=second["customer"]) == [second["latest_invoice"]["id"]]
     assert invoices(subscription=first["id"]) == [first["latest_invoice"]]
     assert api.get("/v1/invoices/in_nope").error["code"] == "resource_missing"
+
+
+def test_a_canceled_incomplete_subscriptions_first_invoice_stays_payable(api, emulator):
+    """As at Stripe: canceling leaves the open invoice open, and an invoice's
+    PaymentIntent cannot be canceled; paying it does not revive the subscription.
+    (The project closes a superseded start this way and refunds such a payment.)"""
+    sub = api.subscription()
+    assert api.request("DELETE", f"/v1/subscriptions/{sub['id']}").body["status"] == "canceled"
+    assert invoice_of(api, sub["latest_invoice"]["id"])["status"] == "open"
+    before = len(emulator.events())
+    assert emulator.pay(intent_id(sub["latest_invoice"]))["error"] is None
+    assert types(api.events_since(before)) == PAID[:-1]  # no customer.subscription.updated
+    assert invoice_of(api, sub["latest_invoice"]["id"])["status"] == "paid"
+    assert api.get(f"/v1/subscriptions/{sub['id']}").body["status"] == "canceled"

@@ -72,3 +72,35 @@ def test_invoice_paid_is_final_and_order_proof():
         for status, created in order:
             invoice.apply_snapshot({"status": status}, snapshot_at=created)
         assert invoice.status == "paid"
+
+
+def test_the_migration_gives_existing_invoices_their_stripe_subscription(db, django_user_model):
+    """Invoices stored before Invoice.stripe_subscription_id existed: from their
+    subscription when linked, else from their stored events (so that the next
+    snapshot of that subscription links them)."""
+    import importlib
+    from datetime import UTC
+
+    from django.apps import apps
+
+    from payments.models import Price, Tier, WebhookEvent
+
+    migration = importlib.import_module("payments.migrations.0007_subscriptions_order")
+    user = django_user_model.objects.create_user("alice")
+    tier = Tier.objects.create(slug="full", name="Full")
+    price = Price.objects.create(tier=tier, currency="eur", unit_amount=1999, type="recurring", interval="month", interval_count=1)
+    sub = Subscription.objects.create(user=user, price=price, tier=tier, stripe_subscription_id="sub_linked")
+    now = datetime.now(tz=UTC)
+    linked = Invoice.objects.create(user=user, subscription=sub, stripe_invoice_id="in_linked", currency="eur", created_at=now)
+    orphan = Invoice.objects.create(user=user, stripe_invoice_id="in_orphan", currency="eur", created_at=now)
+    unknown = Invoice.objects.create(user=user, stripe_invoice_id="in_unknown", currency="eur", created_at=now)
+    WebhookEvent.objects.create(
+        stripe_event_id="evt_1", type="invoice.paid", stripe_created=now,
+        payload={"data": {"object": {"id": "in_orphan", "parent": {"subscription_details": {"subscription": "sub_dashboard"}}}}},
+    )
+    WebhookEvent.objects.create(stripe_event_id="evt_2", type="payment_intent.succeeded", stripe_created=now,
+                                payload={"data": {"object": {"id": "in_unknown", "subscription": "sub_no"}}})
+    migration.invoices_know_their_stripe_subscription(apps, None)
+    assert [Invoice.objects.get(pk=i.pk).stripe_subscription_id for i in (linked, orphan, unknown)] == [
+        "sub_linked", "sub_dashboard", "",
+    ]
