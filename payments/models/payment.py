@@ -36,6 +36,9 @@ SETTLED = frozenset(
     {PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
 OPEN = frozenset({PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED})
+# Not settled yet: open, or money on its way (PROCESSING). At most one of a
+# user's payments for the same payable is live at a time (services.payments.start_attempt).
+LIVE = OPEN | {PaymentStatus.PROCESSING}
 # Tie-break for two snapshots from the same second: the one further along wins.
 _PROGRESS = {
     PaymentStatus.PENDING: 0,
@@ -63,6 +66,14 @@ class Payment(models.Model):
 
     Status = PaymentStatus
 
+    class Flow(models.TextChoices):
+        """How the customer pays: our page with Stripe.js and the PaymentIntent's
+        client secret (createPaymentIntent), or Stripe's hosted Checkout page
+        (createCheckoutSession), whose session makes the PaymentIntent itself."""
+
+        INTENT = "intent"
+        CHECKOUT = "checkout"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
     price = models.ForeignKey("payments.Price", on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
@@ -70,6 +81,7 @@ class Payment(models.Model):
     amount = models.PositiveIntegerField(help_text="In the currency's minor unit.")
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=32, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True)
+    flow = models.CharField(max_length=16, choices=Flow.choices, default=Flow.INTENT)
     amount_refunded = models.PositiveIntegerField(default=0)
     payable_type = models.CharField(max_length=64, blank=True, default="")
     payable_id = models.CharField(max_length=64, blank=True, default="")

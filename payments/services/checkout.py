@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from payments import gateway
 from payments.conf import get_config
-from payments.errors import AlreadySubscribed, IdempotencyConflict, InvalidInput
+from payments.errors import InvalidInput, PayableNotPayable
 from payments.live import publish_payment_change
-from payments.models import Payment, Price, Subscription
-from payments.models.payment import OPEN
+from payments.models import Payment, Price
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
 from payments.services.customers import customer_get_or_create
+from payments.services.idempotency import check_idempotency_key, request_fingerprint
 from payments.services.payments import (
     PayableRef,
-    _check_payable,
-    _price_for_payment,
     apply_payment_intent,
+    price_for_payment,
+    replay,
+    start_attempt,
 )
-from payments.services.subscriptions import _recurring_price, apply_subscription
+from payments.services.subscriptions import apply_subscription, start_subscription_checkout
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +60,13 @@ def create_checkout_session(
     require_payments_enabled()
     _check_redirect(success_url, "successUrl")
     _check_redirect(cancel_url, "cancelUrl")
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
-        raise InvalidInput("idempotencyKey must be 1 to 255 characters.", field="idempotencyKey")
+    check_idempotency_key(idempotency_key)
     price = Price.objects.select_related("tier").filter(pk=price_id).first() if str(price_id).isdigit() else None
     if price is not None and price.is_recurring:
-        return _subscription_session(
+        session = start_subscription_checkout(
             user=user, price_id=price_id, success_url=success_url, cancel_url=cancel_url, idempotency_key=idempotency_key
         )
+        return CheckoutResult(session, None)
     return _payment_session(
         user=user, price_id=price_id, payable=payable, success_url=success_url, cancel_url=cancel_url,
         idempotency_key=idempotency_key,
@@ -74,44 +74,36 @@ def create_checkout_session(
 
 
 def _payment_session(*, user, price_id, payable, success_url, cancel_url, idempotency_key) -> CheckoutResult:
-    fingerprint = f"checkout;price={price_id};payable={payable.type + ':' + payable.id if payable else ''};urls={success_url}|{cancel_url}"
+    fingerprint = request_fingerprint(
+        "createCheckoutSession", price=str(price_id), payable=[payable.type, payable.id] if payable else None,
+        success_url=success_url, cancel_url=cancel_url,
+    )
     if idempotency_key:
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
-            if existing.request_fingerprint != fingerprint:
-                raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
-            return _with_session(existing, success_url, cancel_url)
-    price = _price_for_payment(price_id)
-    amount = _check_payable(user=user, price=price, payable=payable)
-    open_payment = Payment.objects.filter(
-        user=user, price=price, payable_type=payable.type if payable else "", payable_id=payable.id if payable else "",
-        status__in=OPEN, stripe_payment_intent_id__isnull=True,
-    ).order_by("-created_at").first()
-    if open_payment is not None:
-        return _with_session(open_payment, success_url, cancel_url)
-    try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
-                user=user, price=price, tier=price.tier, amount=amount, currency=price.currency,
-                payable_type=payable.type if payable else "", payable_id=payable.id if payable else "",
-                idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
-            )
-    except IntegrityError:
-        return _with_session(Payment.objects.get(user=user, idempotency_key=idempotency_key), success_url, cancel_url)
+            return _with_session(replay(existing, fingerprint), success_url, cancel_url)
+    payment = start_attempt(
+        user=user, price=price_for_payment(price_id), payable=payable, flow=Payment.Flow.CHECKOUT,
+        idempotency_key=idempotency_key, fingerprint=fingerprint,
+    )
     return _with_session(payment, success_url, cancel_url)
 
 
 def _with_session(payment: Payment, success_url: str, cancel_url: str) -> CheckoutResult:
-    """The payment's open Checkout session, or a new one: one open session per payment,
-    so the customer can never pay the same payment twice on two pages."""
+    """The payment's Checkout session, or a new one while the payment is open and
+    has none that can still be paid: one payable session per payment, so the
+    customer can never pay the same payment twice on two pages. A closed payment
+    (paid, canceled) answers its last session as it is, never a new one."""
     customer = customer_get_or_create(user=payment.user)
     with transaction.atomic():
         payment = Payment.objects.select_for_update(of=("self",)).select_related("price__tier").get(pk=payment.pk)
         previous = payment.stripe_checkout_session_id
         if previous:
             session = gateway.retrieve_checkout_session(previous)
-            if session.status != "expired":
+            if session.status != "expired" or not payment.is_open:
                 return CheckoutResult(session, payment)
+        elif not payment.is_open:
+            raise PayableNotPayable("This payment was closed: start a new one.", field="idempotencyKey")
         session = gateway.create_checkout_session(
             mode="payment",
             customer_id=customer.stripe_customer_id,
@@ -135,25 +127,6 @@ def _line_item(payment: Payment) -> dict:
     if payment.amount == price.unit_amount:
         return {"price_id": price_ensure_at_stripe(price=price)}
     return {"amount": payment.amount, "currency": payment.currency, "product_id": tier_ensure_product(tier=price.tier)}
-
-
-def _subscription_session(*, user, price_id, success_url, cancel_url, idempotency_key) -> CheckoutResult:
-    price = _recurring_price(price_id)
-    if Subscription.objects.filter(user=user, status__in=Subscription.BLOCKING_NEW).exists():
-        raise AlreadySubscribed("You already have a subscription: cancel it or wait for it to end.")
-    customer = customer_get_or_create(user=user)
-    session = gateway.create_checkout_session(
-        mode="subscription",
-        price_id=price_ensure_at_stripe(price=price),
-        customer_id=customer.stripe_customer_id,
-        success_url=success_url,
-        cancel_url=cancel_url,
-        client_reference_id=str(user.pk),
-        metadata={"user_id": str(user.pk), "price_id": str(price.pk)},
-        # Stripe replays the same session for the same key (and refuses other input with it).
-        idempotency_key=f"checkout-user-{user.pk}-{idempotency_key or uuid.uuid4()}",
-    )
-    return CheckoutResult(session, None)
 
 
 def apply_checkout_session(*, data: gateway.CheckoutSessionData, snapshot_at: int) -> None:

@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from payments import gateway, payables
@@ -14,16 +15,19 @@ from payments.errors import (
     IdempotencyConflict,
     InvalidInput,
     NotFound,
+    PayableNotPayable,
     PriceInactive,
+    ProviderError,
     WrongPriceType,
 )
 from payments.live import publish_payment_change
 from payments.models import Payment, PaymentStatus, Price
-from payments.models.payment import OPEN
+from payments.models.payment import LIVE, OPEN
 from payments.selectors import parse_uuid, payment_get_for_viewer
 from payments.services import fulfilment, ledger, notifications, refunds
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.customers import customer_get_or_create
+from payments.services.idempotency import check_idempotency_key, request_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +49,8 @@ class AmountMismatch(Exception):
     """Stripe reports a succeeded amount other than the one we asked for."""
 
 
-def _price_for_payment(price_id: str) -> Price:
+def price_for_payment(price_id: str) -> Price:
+    """The ONE_TIME price a payment is for, or the typed error a client gets."""
     price = Price.objects.select_related("tier").filter(pk=price_id).first() if str(price_id).isdigit() else None
     if price is None:
         raise NotFound("No such price.", field="priceId")
@@ -56,7 +61,7 @@ def _price_for_payment(price_id: str) -> Price:
     return price
 
 
-def _check_payable(*, user, price: Price, payable: PayableRef | None) -> int:
+def check_payable(*, user, price: Price, payable: PayableRef | None) -> int:
     """Check the viewer may pay for ``payable`` at ``price``; returns the amount to take."""
     if payable is None:
         return price.unit_amount
@@ -71,8 +76,107 @@ def _check_payable(*, user, price: Price, payable: PayableRef | None) -> int:
     return adapter.amount(obj, price)
 
 
-def _fingerprint(price_id: str, payable: PayableRef | None) -> str:
-    return f"price={price_id};payable={payable.type}:{payable.id}" if payable else f"price={price_id};payable="
+def replay(payment: Payment, fingerprint: str) -> Payment:
+    """The payment an idempotency key made, if the key came with the same input."""
+    if payment.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            "This idempotencyKey was already used with different input.", field="idempotencyKey"
+        )
+    return payment
+
+
+def _reusable(attempt: Payment, *, flow: str, price: Price) -> bool:
+    """An open payment of the same flow and price is paid on, not replaced: a
+    declined card is retried on the same PaymentIntent, or on the same Checkout
+    page, which stays open after a decline; a Checkout page whose delayed method
+    failed is complete and cannot be paid again."""
+    if attempt.flow != flow or attempt.price_id != price.pk or attempt.status not in OPEN:
+        return False
+    if flow == Payment.Flow.CHECKOUT and attempt.status == PaymentStatus.FAILED and attempt.stripe_checkout_session_id:
+        return gateway.retrieve_checkout_session(attempt.stripe_checkout_session_id).status == "open"
+    return True
+
+
+def start_attempt(
+    *, user, price: Price, payable: PayableRef | None, flow: str, idempotency_key: str | None, fingerprint: str
+) -> Payment:
+    """The Payment a new createPaymentIntent / createCheckoutSession goes on.
+
+    At most one of a user's payments for a payable (for a price, when there is
+    no payable) is live at Stripe at a time, so the customer can never pay for
+    the same thing twice on two pages: under the user's row lock (which
+    serialises their attempts), an open payment of the same flow and price is
+    reused; every other open one is closed at Stripe first (its PaymentIntent
+    canceled, its Checkout page expired) and marked CANCELED. While one is
+    PROCESSING (money on its way), or when closing one shows that it was paid
+    meanwhile, nothing new is started: PAYABLE_NOT_PAYABLE.
+    """
+    amount = check_payable(user=user, price=price, payable=payable)
+    scope = {"payable_type": payable.type, "payable_id": payable.id} if payable else {"price": price, "payable_type": ""}
+    moving = False
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+        attempts = Payment.objects.select_for_update(of=("self",)).filter(user=user, status__in=LIVE, **scope)
+        reuse = None
+        for attempt in attempts.order_by("-created_at"):
+            if reuse is None and _reusable(attempt, flow=flow, price=price):
+                reuse = attempt
+            elif attempt.status == PaymentStatus.PROCESSING or not _close(attempt):
+                moving = True
+                break
+        if not moving:
+            if reuse is not None:
+                return reuse
+            try:
+                with transaction.atomic():
+                    return Payment.objects.create(
+                        user=user,
+                        price=price,
+                        tier=price.tier,
+                        amount=amount,
+                        currency=price.currency,
+                        payable_type=payable.type if payable else "",
+                        payable_id=payable.id if payable else "",
+                        flow=flow,
+                        idempotency_key=idempotency_key or None,
+                        request_fingerprint=fingerprint,
+                    )
+            except IntegrityError:
+                pass  # the key was used for another payable, concurrently: answered below
+    if moving:
+        # Committed: what closing the others learnt from Stripe is recorded.
+        raise PayableNotPayable("A payment for this is on its way: wait for its outcome.", field="payable")
+    return replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
+
+
+def _close(payment: Payment) -> bool:
+    """End an open attempt (locked by the caller) at Stripe, so it can no longer
+    take money, and mark it CANCELED. False when Stripe says money moved on it
+    (it was paid meanwhile): what Stripe says is applied instead."""
+    if payment.stripe_checkout_session_id:
+        try:
+            gateway.expire_checkout_session(payment.stripe_checkout_session_id)
+        except ProviderError:  # not open any more: completed, or expired already
+            session = gateway.retrieve_checkout_session(payment.stripe_checkout_session_id)
+            if session.payment_intent and not payment.stripe_payment_intent_id:
+                payment.stripe_payment_intent_id = session.payment_intent
+                payment.save(update_fields=["stripe_payment_intent_id", "updated_at"])
+    if payment.stripe_payment_intent_id:
+        try:
+            intent = gateway.cancel_payment_intent(
+                payment.stripe_payment_intent_id, idempotency_key=f"payment-{payment.pk}-close"
+            )
+        except ProviderError:  # not cancelable: processing, succeeded, or canceled already
+            intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+        apply_payment_intent(intent=intent, snapshot_at=int(time.time()), authoritative=True)
+        payment.refresh_from_db()
+        return payment.status == PaymentStatus.CANCELED
+    # Nothing at Stripe can take money for it any more.
+    previous = payment.status
+    payment.apply_intent_status("canceled", snapshot_at=int(time.time()), authoritative=True)
+    payment.save()
+    publish_payment_change(payment, previous_status=previous)
+    return True
 
 
 def create_payment_intent(
@@ -80,71 +184,35 @@ def create_payment_intent(
 ) -> PaymentIntentResult:
     """Start paying ``price`` (ONE_TIME) for ``payable``.
 
-    The amount is the price's. The same idempotency key with the same input
-    answers the same Payment and client secret; a second call for the same
-    payable and price while a payment is open reuses that payment. Stripe's
-    PaymentIntent is created under the Payment row's lock with the Payment's id
-    as Stripe idempotency key, so it exists at most once; when Stripe cannot be
-    reached the Payment stays PENDING without an intent, and the retry finishes
-    it with that same key.
+    The amount is the price's (or the payable's app's). The same idempotency key
+    with the same input answers the same Payment and client secret; a second
+    call for the same payable and price while a payment is open reuses that
+    payment (``start_attempt``). Stripe's PaymentIntent is created under the
+    Payment row's lock with the Payment's id as Stripe idempotency key, so it
+    exists at most once; when Stripe cannot be reached the Payment stays PENDING
+    without an intent, and the retry finishes it with that same key.
     """
     require_user(user)
     require_payments_enabled()
-    if idempotency_key is not None and not (0 < len(idempotency_key) <= 255):
-        raise InvalidInput("idempotencyKey must be 1 to 255 characters.", field="idempotencyKey")
-    fingerprint = _fingerprint(str(price_id), payable)
-
+    check_idempotency_key(idempotency_key)
+    fingerprint = request_fingerprint(
+        "createPaymentIntent", price=str(price_id), payable=[payable.type, payable.id] if payable else None
+    )
     if idempotency_key:
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _replay(existing, fingerprint)
-
-    price = _price_for_payment(price_id)
-    amount = _check_payable(user=user, price=price, payable=payable)
-
-    open_payment = (
-        Payment.objects.filter(
-            user=user,
-            price=price,
-            payable_type=payable.type if payable else "",
-            payable_id=payable.id if payable else "",
-            status__in=OPEN,
-        )
-        .order_by("-created_at")
-        .first()
+            return _with_intent(replay(existing, fingerprint))
+    price = price_for_payment(price_id)
+    payment = start_attempt(
+        user=user, price=price, payable=payable, flow=Payment.Flow.INTENT,
+        idempotency_key=idempotency_key, fingerprint=fingerprint,
     )
-    if open_payment is not None:
-        return _with_intent(open_payment)
-
-    try:
-        with transaction.atomic():
-            payment = Payment.objects.create(
-                user=user,
-                price=price,
-                tier=price.tier,
-                amount=amount,
-                currency=price.currency,
-                payable_type=payable.type if payable else "",
-                payable_id=payable.id if payable else "",
-                idempotency_key=idempotency_key or None,
-                request_fingerprint=fingerprint,
-            )
-    except IntegrityError:
-        # A concurrent request with the same key won the insert.
-        return _replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
-    return _with_intent(payment)
-
-
-def _replay(payment: Payment, fingerprint: str) -> PaymentIntentResult:
-    if payment.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(
-            "This idempotencyKey was already used with different input.", field="idempotencyKey"
-        )
     return _with_intent(payment)
 
 
 def _with_intent(payment: Payment) -> PaymentIntentResult:
-    """The payment with its PaymentIntent's client secret, creating the intent if it is missing."""
+    """The payment with its PaymentIntent's client secret, creating the intent
+    if the payment is still open and has none (a closed payment never gets one)."""
     config = get_config()
     if payment.stripe_payment_intent_id:
         intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
@@ -155,6 +223,8 @@ def _with_intent(payment: Payment) -> PaymentIntentResult:
         payment = Payment.objects.select_for_update(of=("self",)).select_related("price", "tier").get(pk=payment.pk)
         if payment.stripe_payment_intent_id:
             intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+        elif not payment.is_open:
+            raise PayableNotPayable("This payment was closed: start a new one.", field="idempotencyKey")
         else:
             intent = gateway.create_payment_intent(
                 amount=payment.amount,
@@ -176,7 +246,8 @@ def _with_intent(payment: Payment) -> PaymentIntentResult:
 
 
 def _lock_payment_for_intent(intent: gateway.PaymentIntentData) -> Payment | None:
-    qs = Payment.objects.select_for_update()
+    # The tier comes with the lock: fulfilling reads it.
+    qs = Payment.objects.select_for_update(of=("self",)).select_related("tier")
     payment = qs.filter(stripe_payment_intent_id=intent.id).first()
     if payment is None:
         # The webhook can overtake the request that stores the intent's id.
@@ -194,11 +265,13 @@ def apply_payment_intent(
 ) -> Payment | None:
     """Apply a PaymentIntent snapshot (from a webhook or a read) to its Payment.
 
-    Runs in one transaction with the Payment row locked. On the move to
-    SUCCEEDED the payable is fulfilled in the same transaction; the change is
-    published after commit. Returns None for an intent that is not ours.
+    Runs in one transaction with the Payment row locked: the caller's, when
+    there is one (the webhook's: no savepoint of its own, so an error rolls the
+    caller's transaction back with it). On the move to SUCCEEDED the payable is
+    fulfilled in the same transaction; the change is published after commit.
+    Returns None for an intent that is not ours.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         payment = _lock_payment_for_intent(intent)
         if payment is None:
             logger.info("PaymentIntent %s is not one of our payments; ignored", intent.id)

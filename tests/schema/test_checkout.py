@@ -124,6 +124,139 @@ def test_recurring_checkout_makes_a_subscription(gql, catalog, emulator, deliver
     assert codes(checkout(gql, catalog["full_monthly"])) == ["ALREADY_SUBSCRIBED"]
 
 
+# ------------------------------------------- one live attempt per payable
+
+INTENT = """mutation($input: CreatePaymentIntentInput!) { createPaymentIntent(input: $input) {
+  __typename ... on CreatePaymentIntentPayload { clientSecret payment { id status stripePaymentIntentId } }
+  ... on OperationInfo { messages { code field } } } }"""
+
+
+def pay_by_intent(gql, price, payable=None, **extra):
+    data = {"priceId": str(price.pk), **extra}
+    if payable is not None:
+        data["payable"] = payable
+    return gql(INTENT, {"input": data})["data"]["createPaymentIntent"]
+
+
+def open_intents(emulator) -> list[str]:
+    """The PaymentIntents at Stripe that could still take money."""
+    ids = {e.event["data"]["object"]["id"] for e in emulator.events() if e.event["type"] == "payment_intent.created"}
+    payable = {"requires_payment_method", "requires_confirmation", "requires_action"}
+    return sorted(i for i in ids if emulator.retrieve(i)["status"] in payable)
+
+
+def test_a_checkout_page_closes_the_open_payment_intent_of_the_same_payable(gql, catalog, event, emulator, deliver):
+    first = pay_by_intent(gql, catalog["full_eur"], as_payable(event))["payment"]
+    payload = checkout(gql, catalog["full_eur"], as_payable(event))
+    assert payload["payment"]["id"] != first["id"]
+    assert emulator.retrieve(first["stripePaymentIntentId"])["status"] == "canceled"
+    assert Payment.objects.get(pk=first["id"]).status == PaymentStatus.CANCELED
+    # The customer who still has the first card form open can no longer pay on it.
+    refused = emulator.pay(first["stripePaymentIntentId"])
+    assert refused["error"]["code"] == "payment_intent_unexpected_state"
+    assert refused["payment_intent"]["status"] == "canceled" and refused["payment_intent"]["amount_received"] == 0
+    emulator.complete_checkout(payload["checkoutSession"]["id"])
+    ok_all(deliver())
+    assert Payment.objects.get(pk=payload["payment"]["id"]).status == PaymentStatus.SUCCEEDED
+    assert Payment.objects.get(pk=first["id"]).status == PaymentStatus.CANCELED
+
+
+def test_a_payment_intent_closes_the_open_checkout_page_of_the_same_payable(gql, catalog, event, emulator, deliver):
+    payload = checkout(gql, catalog["full_eur"], as_payable(event))
+    second = pay_by_intent(gql, catalog["full_eur"], as_payable(event))["payment"]
+    assert second["id"] != payload["payment"]["id"]
+    assert emulator.retrieve(payload["checkoutSession"]["id"])["status"] == "expired"
+    assert Payment.objects.get(pk=payload["payment"]["id"]).status == PaymentStatus.CANCELED
+    refused = emulator.complete_checkout(payload["checkoutSession"]["id"])
+    assert refused["error"] is not None and "no longer open" in refused["error"]["message"]
+    assert open_intents(emulator) == [second["stripePaymentIntentId"]]
+    ok_all(deliver())  # the expiry's webhook changes nothing more
+    assert Payment.objects.get(pk=payload["payment"]["id"]).status == PaymentStatus.CANCELED
+
+
+def test_another_price_for_the_same_payable_closes_the_first(gql, catalog, event, emulator):
+    basic = pay_by_intent(gql, catalog["basic_eur"], as_payable(event))["payment"]
+    full = pay_by_intent(gql, catalog["full_eur"], as_payable(event))["payment"]
+    assert full["id"] != basic["id"]
+    assert emulator.retrieve(basic["stripePaymentIntentId"])["status"] == "canceled"
+    assert open_intents(emulator) == [full["stripePaymentIntentId"]]
+
+
+@pytest.mark.parametrize("start", ["intent", "checkout"])
+def test_nothing_new_starts_while_a_payment_of_the_payable_is_processing(gql, catalog, event, emulator, deliver, start):
+    if start == "intent":
+        first = pay_by_intent(gql, catalog["full_eur"], as_payable(event))["payment"]
+        emulator.pay(first["stripePaymentIntentId"], processing=True)
+    else:
+        first = checkout(gql, catalog["full_eur"], as_payable(event))
+        emulator.complete_checkout(first["checkoutSession"]["id"], delayed=True)
+    ok_all(deliver())
+    assert Payment.objects.get().status == PaymentStatus.PROCESSING
+    before = len(emulator.events())
+    assert codes(pay_by_intent(gql, catalog["full_eur"], as_payable(event))) == ["PAYABLE_NOT_PAYABLE"]
+    assert codes(checkout(gql, catalog["basic_eur"], as_payable(event))) == ["PAYABLE_NOT_PAYABLE"]
+    assert Payment.objects.count() == 1 and len(emulator.events()) == before
+
+
+def test_a_payment_paid_while_its_webhook_is_on_the_way_is_recorded_not_replaced(gql, catalog, event, emulator):
+    first = pay_by_intent(gql, catalog["full_eur"], as_payable(event))["payment"]
+    emulator.pay(first["stripePaymentIntentId"])  # paid at Stripe; its webhooks not delivered yet
+    assert codes(checkout(gql, catalog["full_eur"], as_payable(event))) == ["PAYABLE_NOT_PAYABLE"]
+    assert Payment.objects.get().status == PaymentStatus.SUCCEEDED
+    event.refresh_from_db()
+    assert event.is_active and event.tier == catalog["full"]
+    assert emulator.retrieve(first["stripePaymentIntentId"])["status"] == "succeeded"
+
+
+def test_a_declined_card_on_the_checkout_page_is_retried_on_the_same_page(gql, catalog, event, emulator, deliver):
+    first = checkout(gql, catalog["full_eur"], as_payable(event))
+    emulator.complete_checkout(first["checkoutSession"]["id"], "4000000000000002")
+    ok_all(deliver())
+    assert Payment.objects.get().status == PaymentStatus.FAILED
+    again = checkout(gql, catalog["full_eur"], as_payable(event))
+    assert again["checkoutSession"]["id"] == first["checkoutSession"]["id"] and Payment.objects.count() == 1
+
+
+def test_a_failed_delayed_checkout_payment_is_replaced_by_a_new_page(gql, catalog, event, emulator, deliver):
+    first = checkout(gql, catalog["full_eur"], as_payable(event))
+    emulator.complete_checkout(first["checkoutSession"]["id"], delayed=True)
+    emulator.settle_checkout(first["checkoutSession"]["id"], succeed=False)
+    ok_all(deliver())
+    assert Payment.objects.get().status == PaymentStatus.FAILED
+    again = checkout(gql, catalog["full_eur"], as_payable(event))
+    assert again["checkoutSession"]["id"] != first["checkoutSession"]["id"]
+    assert again["checkoutSession"]["status"] == "open"
+    assert Payment.objects.get(pk=first["payment"]["id"]).status == PaymentStatus.CANCELED
+
+
+def test_a_replay_of_a_closed_checkout_payment_never_opens_a_new_page(gql, catalog, event, emulator, deliver):
+    first = checkout(gql, catalog["full_eur"], as_payable(event), idempotencyKey="c-1")
+    emulator.expire_checkout(first["checkoutSession"]["id"])
+    ok_all(deliver())
+    assert Payment.objects.get().status == PaymentStatus.CANCELED
+    replayed = checkout(gql, catalog["full_eur"], as_payable(event), idempotencyKey="c-1")
+    assert replayed["checkoutSession"]["id"] == first["checkoutSession"]["id"]
+    assert replayed["checkoutSession"]["status"] == "expired" and replayed["payment"]["status"] == "CANCELED"
+    assert len({e.event["data"]["object"]["id"] for e in emulator.events() if e.event["type"].startswith("checkout.session.")}) == 1
+
+
+def test_a_replay_of_a_closed_payment_never_gets_a_payment_intent(gql, catalog, event, emulator):
+    emulator.inject_fault("connection_error", path_prefix="/v1/payment_intents")
+    assert codes(pay_by_intent(gql, catalog["full_eur"], as_payable(event), idempotencyKey="k-1")) == ["PROVIDER_UNAVAILABLE"]
+    session = checkout(gql, catalog["full_eur"], as_payable(event))["checkoutSession"]  # the customer went to Checkout
+    assert codes(pay_by_intent(gql, catalog["full_eur"], as_payable(event), idempotencyKey="k-1")) == ["PAYABLE_NOT_PAYABLE"]
+    assert open_intents(emulator) == [] and emulator.retrieve(session["id"])["status"] == "open"
+    assert Payment.objects.filter(idempotency_key="k-1").get().status == PaymentStatus.CANCELED
+
+
+def test_long_redirect_urls_and_replays(gql, catalog, event, emulator):
+    long = {"successUrl": "http://localhost:3000/paid?" + "x" * 400, "cancelUrl": "http://localhost:3000/cart?" + "y" * 400}
+    first = checkout(gql, catalog["full_eur"], as_payable(event), idempotencyKey="long", **long)
+    assert first["__typename"] == "CreateCheckoutSessionPayload"
+    assert checkout(gql, catalog["full_eur"], as_payable(event), idempotencyKey="long", **long) == first
+    assert len(Payment.objects.get().request_fingerprint) == 64
+
+
 # ------------------------------------------------------------ another payable
 
 
@@ -223,12 +356,6 @@ def notify(settings, monkeypatch):
     return sms
 
 
-def paid_by_webhook(gql, catalog, event, emulator, deliver, card="4242424242424242"):
-    payload = checkout(gql, catalog["full_eur"], as_payable(event))
-    emulator.complete_checkout(payload["checkoutSession"]["id"], card)
-    return deliver
-
-
 def test_admins_are_told_once_per_sale_however_often_the_webhook_comes(gql, catalog, event, emulator, deliver, notify,
                                                                        django_capture_on_commit_callbacks):
     from django.test import Client
@@ -255,7 +382,8 @@ def test_no_notification_for_a_failed_payment(gql, catalog, event, emulator, del
     payload = checkout(gql, catalog["full_eur"], as_payable(event))
     emulator.complete_checkout(payload["checkoutSession"]["id"], "4000000000000002")
     with django_capture_on_commit_callbacks(execute=True):
-        deliver()
+        ok_all(deliver())
+    assert Payment.objects.get().status == PaymentStatus.FAILED
     assert mail.outbox == [] and notify == [] and not Notification.objects.exists()
 
 

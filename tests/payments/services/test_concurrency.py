@@ -124,3 +124,39 @@ def test_concurrent_refunds_never_exceed_the_payment(sale, emulator, django_user
     assert len([e for e in emulator.events() if e.event["type"] == "refund.created"]) == 2
     payment = Payment.objects.get()
     assert (payment.status, payment.amount_refunded) == ("partially_refunded", 2000)
+
+
+def test_concurrent_payment_attempts_for_one_payable_leave_one_payable_at_stripe(sale, emulator):
+    """Card form and Checkout page started at once, for two prices, without keys:
+    whatever the interleaving, one attempt is left that can take money (a request
+    whose payment a newer one closed before its Stripe object existed is told so)."""
+    from payments.errors import PayableNotPayable
+    from payments.models import PaymentStatus
+    from payments.services.checkout import create_checkout_session
+
+    user, event, price = sale
+    basic = price.tier.prices.model.objects.exclude(pk=price.pk).filter(type="one_time").first()
+    payable = PayableRef("event", str(event.pk))
+
+    def attempt(i):
+        chosen = price if i % 2 else basic
+        try:
+            if i % 3:
+                return create_payment_intent(user=user, price_id=str(chosen.pk), payable=payable).payment.pk
+            return create_checkout_session(
+                user=user, price_id=str(chosen.pk), payable=payable,
+                success_url="http://localhost:3000/ok", cancel_url="http://localhost:3000/no",
+            ).payment.pk
+        except PayableNotPayable:
+            return "superseded"
+
+    outcomes = run_concurrently(12, attempt)
+    assert any(o != "superseded" for o in outcomes)
+    live = Payment.objects.exclude(status=PaymentStatus.CANCELED)
+    assert live.count() == 1
+    # At Stripe too: every other attempt's PaymentIntent is canceled and its page expired.
+    for payment in Payment.objects.filter(status=PaymentStatus.CANCELED):
+        if payment.stripe_payment_intent_id:
+            assert emulator.retrieve(payment.stripe_payment_intent_id)["status"] == "canceled"
+        if payment.stripe_checkout_session_id:
+            assert emulator.retrieve(payment.stripe_checkout_session_id)["status"] == "expired"
