@@ -5,7 +5,11 @@ use cases, never edited by hand.
 List pages run a fixed number of queries whatever their length
 (``list_select_related``; anything needing a query per row is on the detail
 page only). Actions call the same services as the API and show a
-``PaymentsError``'s message, never a traceback.
+``PaymentsError``'s message (any other error: its class and first line), never
+a traceback. The actions that apply what Stripe says to a ledger row (refresh,
+reprocess) need the model's change permission (``payments.change_payment``,
+``change_subscription``, ``change_webhookevent``): the view permission only
+lets one look, and the rows themselves stay read-only either way.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.db.models import Model
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -23,13 +28,23 @@ from django.utils.http import urlencode
 
 from payments.errors import PaymentsError
 from payments.gateway import event_from_dict
-from payments.models import Customer, Invoice, Payment, Price, Refund, Subscription, Tier, Transaction, WebhookEvent
+from payments.models import (
+    Customer,
+    Invoice,
+    Payment,
+    Price,
+    Refund,
+    Subscription,
+    Tier,
+    Transaction,
+    WebhookEvent,
+)
 from payments.money import format_amount
 from payments.selectors import parse_uuid
 from payments.services.operations import catalog_push
 from payments.services.payments import refresh_payment
 from payments.services.refunds import refund_payment
-from payments.services.subscriptions import refresh_subscription
+from payments.services.subscriptions import SUBSCRIPTION_PAYABLE, refresh_subscription
 from payments.webhooks.processing import process_event
 
 # ------------------------------------------------------------------ helpers
@@ -101,6 +116,13 @@ class LedgerAdmin(MoneyColumns, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_model_change_permission(self, request) -> bool:
+        """The model's own change permission (``payments.change_<model>``), which
+        the actions that act on Stripe's behalf require. ``has_change_permission``
+        stays False: no form ever edits a ledger row."""
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
 
     def get_search_results(self, request, queryset, search_term):
         pk = parse_uuid(search_term.strip()) if self.uuid_search_lookup else None
@@ -303,7 +325,7 @@ class PaymentAdmin(LedgerAdmin):
 
     # ---------------------------------------------------------- actions
 
-    @admin.action(description="Refresh from Stripe")
+    @admin.action(description="Refresh from Stripe", permissions=["model_change"])
     def refresh_from_stripe(self, request, queryset):
         """Re-read each PaymentIntent and apply it (a webhook that never came)."""
         if not request.user.is_staff:
@@ -398,33 +420,94 @@ class InvoiceInline(ReadOnlyInline):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(LedgerAdmin):
-    list_display = ("id", "user", "tier", "status", "current_period_end", "cancel_at_period_end", "stripe_subscription_id", "created_at")
+    list_display = (
+        "id", "user_link", "tier", "price_display", "status", "current_period_end", "cancel_at_period_end",
+        "stripe_subscription_id", "created_at",
+    )
     list_filter = ("status", "cancel_at_period_end", "tier", "created_at")
-    list_select_related = ("user", "tier")
+    list_select_related = ("user", "tier", "price")
     search_fields = ("stripe_subscription_id", "user__email", "user__username")
     date_hierarchy = "created_at"
-    inlines = [InvoiceInline]
-    actions = ["refresh_from_stripe"]
+    fieldsets = (
+        (None, {"fields": ("id", "status", "price_display", "cancel_at_period_end", "created_at", "updated_at")}),
+        ("Who and what", {"fields": ("user_link", "price_link", "tier_link", "payments_link")}),
+        ("Period", {"fields": ("current_period_start", "current_period_end", "canceled_at", "ended_at")}),
+        ("Stripe", {"fields": ("stripe_subscription_id", "webhook_events_link", "stripe_snapshot_at")}),
+        ("Request", {"fields": ("idempotency_key", "request_fingerprint")}),
+    )
+    readonly_fields = ("price_display", "user_link", "price_link", "tier_link", "payments_link", "webhook_events_link")
+    inlines = (InvoiceInline,)
+    actions = ("refresh_from_stripe",)
 
-    @admin.action(description="Refresh from Stripe")
+    @admin.display(description="User", ordering="user__username")
+    def user_link(self, obj):
+        return admin_link(obj.user, obj.user.email or obj.user.get_username())
+
+    @admin.display(description="Price")
+    def price_display(self, obj):
+        return obj.price.display
+
+    @admin.display(description="Price")
+    def price_link(self, obj):
+        return admin_link(obj.price)
+
+    @admin.display(description="Tier")
+    def tier_link(self, obj):
+        return admin_link(obj.tier)
+
+    @admin.display(description="Payments")
+    def payments_link(self, obj):
+        """The payments of its invoices (one per paid or attempted invoice)."""
+        return changelist_link(
+            Payment, "Payments of this subscription", payable_type__exact=SUBSCRIPTION_PAYABLE, payable_id__exact=obj.pk
+        )
+
+    @admin.display(description="Webhook events")
+    def webhook_events_link(self, obj):
+        if not obj.stripe_subscription_id:
+            return "-"
+        return changelist_link(WebhookEvent, "Events mentioning this subscription", q=obj.stripe_subscription_id)
+
+    @admin.action(description="Refresh from Stripe", permissions=["model_change"])
     def refresh_from_stripe(self, request, queryset):
-        for subscription in queryset.exclude(stripe_subscription_id=None):
+        """Re-read each Stripe Subscription and apply it (a webhook that never came)."""
+        for subscription in queryset:
+            if not subscription.stripe_subscription_id:
+                self.message_user(
+                    request, f"Subscription {subscription.pk}: skipped, not created at Stripe", messages.WARNING
+                )
+                continue
             before = subscription.status
             try:
                 after = refresh_subscription(subscription=subscription).status
-            except PaymentsError as exc:
-                self.message_user(request, f"Subscription {subscription.pk}: {exc.message}", messages.ERROR)
+            except Exception as exc:  # noqa: BLE001 -- reported per row, the others still run
+                self.message_user(request, f"Subscription {subscription.pk}: {error_text(exc)}", messages.ERROR)
                 continue
-            self.message_user(request, f"Subscription {subscription.pk}: {before} → {after}", messages.SUCCESS)
+            change = f"{before} → {after}" if after != before else f"{after} (unchanged)"
+            self.message_user(request, f"Subscription {subscription.pk}: {change}", messages.SUCCESS)
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(LedgerAdmin):
-    list_display = ("number", "user", "status", "amount_due_display", "amount_paid_display", "billing_reason", "subscription", "created_at")
+    list_display = (
+        "number", "user_link", "status", "amount_due_display", "amount_paid_display", "billing_reason",
+        "subscription_link", "created_at",
+    )
     list_filter = ("status", "currency", "billing_reason", "created_at")
     list_select_related = ("user", "subscription")
-    search_fields = ("stripe_invoice_id", "number", "stripe_payment_intent_id", "user__email", "user__username")
+    search_fields = (
+        "stripe_invoice_id", "number", "stripe_payment_intent_id", "subscription__stripe_subscription_id",
+        "user__email", "user__username",
+    )
     date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("number", "status", "amount_due_display", "amount_paid_display", "currency", "billing_reason",
+                           "created_at", "updated_at")}),
+        ("Who and what", {"fields": ("user_link", "subscription_link", "payment_link", "period_start", "period_end")}),
+        ("Stripe", {"fields": ("stripe_invoice_id", "stripe_payment_intent_id", "hosted_invoice_url", "invoice_pdf",
+                               "stripe_snapshot_at")}),
+    )
+    readonly_fields = ("amount_due_display", "amount_paid_display", "user_link", "subscription_link", "payment_link")
 
     @admin.display(description="Due", ordering="amount_due")
     def amount_due_display(self, obj):
@@ -433,6 +516,24 @@ class InvoiceAdmin(LedgerAdmin):
     @admin.display(description="Paid", ordering="amount_paid")
     def amount_paid_display(self, obj):
         return self.money(obj, "amount_paid")
+
+    @admin.display(description="User", ordering="user__username")
+    def user_link(self, obj):
+        return admin_link(obj.user, obj.user.email or obj.user.get_username())
+
+    @admin.display(description="Subscription", ordering="subscription__created_at")
+    def subscription_link(self, obj):
+        if obj.subscription is None:
+            return "-"
+        return admin_link(obj.subscription, obj.subscription.stripe_subscription_id or obj.subscription_id)
+
+    @admin.display(description="Payment")
+    def payment_link(self, obj):
+        """Detail page only (one query): the payment of the invoice's PaymentIntent."""
+        if not obj.stripe_payment_intent_id:
+            return "-"
+        payment = Payment.objects.filter(stripe_payment_intent_id=obj.stripe_payment_intent_id).first()
+        return admin_link(payment, obj.stripe_payment_intent_id) if payment else obj.stripe_payment_intent_id
 
 
 @admin.register(Transaction)
@@ -512,7 +613,7 @@ class WebhookEventAdmin(LedgerAdmin):
     def payload_display(self, obj):
         return pre(json.dumps(obj.payload, indent=2, sort_keys=True))
 
-    @admin.action(description="Reprocess (failed or received events)")
+    @admin.action(description="Reprocess (failed or received events)", permissions=["model_change"])
     def reprocess(self, request, queryset):
         """Run a stored event through processing again, once its cause is fixed."""
         retryable = (WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED)

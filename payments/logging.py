@@ -44,18 +44,21 @@ def kv(**fields: Any) -> str:
 # ------------------------------------------------------------------ webhooks
 
 
+def intent_id_of_event(event_type: str, obj: Mapping[str, Any]) -> str | None:
+    """The PaymentIntent an event is about: the object's id for ``payment_intent.*``,
+    else its ``payment_intent`` (charges, refunds, Checkout Sessions); None when none."""
+    intent = obj.get("id") if event_type.startswith("payment_intent.") else obj.get("payment_intent")
+    if isinstance(intent, Mapping):
+        intent = intent.get("id")
+    return intent if intent and isinstance(intent, str) else None
+
+
 def payment_id_for_event(event_type: str, obj: Mapping[str, Any]) -> str | None:
     """Our Payment's id when the event's object is (or points to) one of our
-    payments: the object's id for ``payment_intent.*``, else its ``payment_intent``
-    (charges, refunds, Checkout Sessions). One indexed query at most; None when
-    not applicable (no query then)."""
-    if event_type.startswith("payment_intent."):
-        intent = obj.get("id")
-    else:
-        intent = obj.get("payment_intent")
-        if isinstance(intent, Mapping):
-            intent = intent.get("id")
-    if not intent or not isinstance(intent, str):
+    payments (``intent_id_of_event``). One indexed query at most; None when not
+    applicable (no query then)."""
+    intent = intent_id_of_event(event_type, obj)
+    if intent is None:
         return None
     from django.db import DatabaseError
 
@@ -68,15 +71,43 @@ def payment_id_for_event(event_type: str, obj: Mapping[str, Any]) -> str | None:
     return str(payment_id) if payment_id else None
 
 
-def webhook_line(*, event_id: str, event_type: str, obj: Mapping[str, Any], outcome: str, duration_ms: float) -> str:
-    """The one line logged per webhook delivery (logger ``payments.webhooks``)."""
-    return "webhook " + kv(
-        event=event_id,
-        type=event_type,
-        outcome=outcome,
-        duration_ms=duration_ms,
-        payment=payment_id_for_event(event_type, obj),
-    )
+def webhook_line(
+    *,
+    event_id: str | None,
+    event_type: str | None,
+    outcome: str,
+    duration_ms: float,
+    payment_id: str | None = None,
+    obj: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+) -> str:
+    """The one line logged per webhook delivery (logger ``payments.webhooks``):
+    ``webhook event=evt_… type=… outcome=processed duration_ms=12.3 payment=<id or ->``.
+
+    ``payment_id``: our Payment's id when the caller knows it already (no query).
+    Otherwise, when ``obj`` (the event's object) is given, it is looked up
+    (``payment_id_for_event``: one indexed query at most); without either it is ``-``.
+    A delivery refused before it was parsed has no event: ``event=- type=-``, and
+    its ``reason`` (the last field, only then).
+
+    ``outcome``, as the endpoint answers: ``processed``, ``ignored`` (a type we do
+    not handle: stored), ``duplicate`` (done before): 200; ``refused`` (before
+    parsing: a bad signature or a body that is not an event, nothing stored; or
+    an event of the other mode: stored as refused), ``invalid`` (signed, but its
+    object cannot be read: stored as failed): 400; ``too_large`` (before the body
+    is parsed): 413; ``failed`` (stored, the handler raised; Stripe retries): 500."""
+    if payment_id is None and obj is not None and event_type:
+        payment_id = payment_id_for_event(event_type, obj)
+    fields: dict[str, Any] = {
+        "event": event_id,
+        "type": event_type,
+        "outcome": outcome,
+        "duration_ms": duration_ms,
+        "payment": payment_id,
+    }
+    if reason is not None:
+        fields["reason"] = reason[:200]
+    return "webhook " + kv(**fields)
 
 
 # ------------------------------------------------------------ Stripe calls

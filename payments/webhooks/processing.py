@@ -16,10 +16,9 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -28,6 +27,7 @@ from django.utils import timezone as dj_timezone
 from payments.conf import get_config
 from payments.errors import MalformedStripeObject
 from payments.gateway import WebhookEventData
+from payments.logging import intent_id_of_event
 from payments.models import Payment, WebhookEvent
 from payments.webhooks import checkout, invoice, payment_intent, refunds, subscription
 
@@ -57,15 +57,6 @@ class KnownEvent:
     payment_id: str | None
 
 
-def _intent_id(event_type: str, obj: Mapping[str, Any]) -> str | None:
-    """The PaymentIntent the event is about: the object for ``payment_intent.*``,
-    else its ``payment_intent`` (charges, refunds, Checkout Sessions)."""
-    intent = obj.get("id") if event_type.startswith("payment_intent.") else obj.get("payment_intent")
-    if isinstance(intent, Mapping):
-        intent = intent.get("id")
-    return intent if intent and isinstance(intent, str) else None
-
-
 def lookup_event(event: WebhookEventData) -> KnownEvent:
     """One query: the stored event's pk and status, and the payment it names.
 
@@ -81,7 +72,7 @@ def lookup_event(event: WebhookEventData) -> KnownEvent:
         f"(SELECT {qn(payments.pk.column)} FROM {payment_table} "
         f"WHERE {qn(payments.get_field('stripe_payment_intent_id').column)} = %s)"
     )
-    intent = _intent_id(event.type, event.object)
+    intent = intent_id_of_event(event.type, event.object)
     with connection.cursor() as cursor:
         cursor.execute(sql, [event.id, event.id, intent])
         pk, status, payment_id = cursor.fetchone()

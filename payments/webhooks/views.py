@@ -12,17 +12,42 @@ from django.views.decorators.http import require_POST
 from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidWebhook
-from payments.logging import kv, payment_id_for_event
+from payments.logging import webhook_line
 from payments.webhooks.processing import KnownEvent, lookup_event, process_event
 
 logger = logging.getLogger("payments.webhooks")
 
 
+def _log(started: float, outcome: str, *, event=None, known_payment: str | None = None, lookup: bool = False,
+         reason: str | None = None) -> None:
+    """The delivery's one structured line (``payments.logging.webhook_line``). The
+    payment is the one the event's lookup found (no second query); it is looked up
+    again after processing (``lookup``) only when processing may have linked it
+    (the event overtook the intent's id). Refusals before parsing: WARNING."""
+    level = logging.WARNING if reason is not None else logging.INFO
+    if not logger.isEnabledFor(level):
+        return
+    logger.log(
+        level,
+        "%s",
+        webhook_line(
+            event_id=event.id if event is not None else None,
+            event_type=event.type if event is not None else None,
+            outcome=outcome,
+            duration_ms=(time.monotonic() - started) * 1000,
+            payment_id=known_payment,
+            obj=event.object if lookup and event is not None else None,
+            reason=reason,
+        ),
+    )
+
+
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
-    """Verify, store, process. 400: refused and nothing changed; 500: stored,
-    processing failed and recorded, Stripe retries; 200: done (or done before)."""
+    """Verify, store, process. 400: refused and nothing changed; 413: too large,
+    not read; 500: stored, processing failed and recorded, Stripe retries; 200:
+    done (or done before). One log line per delivery, whatever the answer."""
     started = time.monotonic()
     limit = get_config().webhook_max_bytes
     try:
@@ -30,14 +55,16 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     except ValueError:
         declared = 0
     if declared > limit:
+        _log(started, "too_large", reason=f"Content-Length {declared} > {limit} bytes")
         return JsonResponse({"error": "payload too large"}, status=413)
     body = request.body
     if len(body) > limit:
+        _log(started, "too_large", reason=f"body {len(body)} > {limit} bytes")
         return JsonResponse({"error": "payload too large"}, status=413)
     try:
         event = gateway.parse_webhook(body, request.headers.get("Stripe-Signature"))
     except InvalidWebhook as exc:
-        logger.warning("webhook refused: %s", exc)
+        _log(started, "refused", reason=str(exc) or type(exc).__name__)
         return JsonResponse({"error": "invalid signature or payload"}, status=400)
     known = KnownEvent(pk=None, status=None, payment_id=None)
     try:
@@ -49,16 +76,6 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         outcome, status = "failed", 500
     else:
         status = 400 if outcome in ("refused", "invalid") else 200
-    if logger.isEnabledFor(logging.INFO):
-        # payments.logging.webhook_line's line, naming the payment the lookup above
-        # found (webhook_line would query again); looked up after processing only
-        # when processing may have linked it (the event overtook the intent's id).
-        payment = known.payment_id
-        if payment is None and outcome not in ("duplicate", "refused"):
-            payment = payment_id_for_event(event.type, event.object)
-        duration_ms = (time.monotonic() - started) * 1000
-        logger.info(
-            "webhook %s",
-            kv(event=event.id, type=event.type, outcome=outcome, duration_ms=duration_ms, payment=payment),
-        )
+    lookup = known.payment_id is None and outcome not in ("duplicate", "refused")
+    _log(started, outcome, event=event, known_payment=known.payment_id, lookup=lookup)
     return JsonResponse({"received": True, "outcome": outcome}, status=status)

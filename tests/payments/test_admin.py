@@ -15,12 +15,26 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from events.models import Event
-from payments.models import Customer, Payment, PaymentStatus, Price, Refund, Tier, Transaction, WebhookEvent
+from payments.models import (
+    Customer,
+    Invoice,
+    Payment,
+    PaymentStatus,
+    Price,
+    Refund,
+    Subscription,
+    Tier,
+    Transaction,
+    WebhookEvent,
+)
 from payments.services.payments import PayableRef, create_payment_intent
 from payments.services.refunds import refund_payment
+from payments.services.subscriptions import create_subscription
 from payments.webhooks import processing
 
-LEDGER = [Customer, Payment, Refund, Transaction, WebhookEvent]
+# The one-time payments' ledger (the ``ledger`` fixture), then the subscriptions' (``subscribed``).
+PAYMENT_LEDGER = [Customer, Payment, Refund, Transaction, WebhookEvent]
+LEDGER = [*PAYMENT_LEDGER, Subscription, Invoice]
 ALL_MODELS = [Tier, Price, *LEDGER, Event]
 
 
@@ -45,6 +59,20 @@ def run_action(client: Client, model, action: str, objects, **extra):
 
 def shown_messages(response) -> list[str]:
     return [m.message for m in response.context["messages"]]
+
+
+def offered_actions(client: Client, model) -> list[str]:
+    """The actions the changelist's action menu offers this user."""
+    page = client.get(url(model, "changelist"))
+    assert page.status_code == 200
+    form = page.context["action_form"]
+    return [] if form is None else [name for name, _ in form.fields["action"].choices if name]
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
@@ -82,15 +110,33 @@ def ledger(pay, admin_user, deliver):
     deliver()
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PARTIALLY_REFUNDED
-    assert all(m.objects.exists() for m in LEDGER)
+    assert all(m.objects.exists() for m in PAYMENT_LEDGER)
     return payment
+
+
+@pytest.fixture
+def subscribed(user, catalog, emulator, deliver):
+    """An ACTIVE subscription with its paid first invoice (and that invoice's Payment)."""
+    subscription = create_subscription(user=user, price_id=str(catalog["full_monthly"].pk)).subscription
+    emulator.pay(Payment.objects.get(payable_type="subscription").stripe_payment_intent_id)
+    assert all(code == 200 for _, code in deliver())
+    subscription = Subscription.objects.get(pk=subscription.pk)
+    assert subscription.status == "active" and Invoice.objects.filter(subscription=subscription, status="paid").exists()
+    return subscription
+
+
+@pytest.fixture
+def full_ledger(ledger, subscribed):
+    """A row in every ledger table, the subscriptions' included."""
+    assert all(m.objects.exists() for m in LEDGER)
+    return ledger
 
 
 # ---------------------------------------------------------------- pages
 
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
-def test_changelist_and_change_page_render(admin_client, ledger, model):
+def test_changelist_and_change_page_render(admin_client, full_ledger, model):
     assert admin_client.get(url(model, "changelist")).status_code == 200
     for obj in model.objects.all():
         assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
@@ -129,20 +175,25 @@ def test_a_tier_is_edited_with_its_prices(admin_client, catalog):
 
 
 @pytest.mark.parametrize("model", LEDGER, ids=lambda m: m.__name__)
-def test_ledger_rows_cannot_be_added_changed_or_deleted(admin_client, ledger, model):
+def test_ledger_rows_cannot_be_added_changed_or_deleted(admin_client, full_ledger, model):
     obj = model.objects.first()
     before = model.objects.filter(pk=obj.pk).values().get()
+    count = model.objects.count()
     assert admin_client.get(url(model, "add")).status_code == 403
     assert admin_client.post(url(model, "add"), {"amount": 1}).status_code == 403
-    tampered = {"status": "failed", "amount": 1, "currency": "usd", "stripe_customer_id": "cus_evil", "net": 0}
+    tampered = {"status": "failed", "amount": 1, "currency": "usd", "stripe_customer_id": "cus_evil", "net": 0,
+                "amount_due": 1, "amount_paid": 0, "cancel_at_period_end": "on", "stripe_subscription_id": "sub_evil"}
     assert admin_client.post(url(model, "change", obj.pk), tampered).status_code == 403
+    assert admin_client.get(url(model, "delete", obj.pk)).status_code == 403
     assert admin_client.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
-    assert model.objects.filter(pk=obj.pk).values().get() == before
     page = admin_client.get(url(model, "change", obj.pk))
     assert page.context["has_change_permission"] is False and 'name="_save"' not in page.content.decode()
-    assert "delete_selected" not in admin_client.get(url(model, "changelist")).context["cl"].model_admin.get_actions(
-        page.wsgi_request
-    )
+    assert page.context["has_delete_permission"] is False and url(model, "delete", obj.pk) not in page.content.decode()
+    assert "delete_selected" not in offered_actions(admin_client, model)
+    # The bulk delete, posted anyway (it is not offered): refused, nothing deleted.
+    run_action(admin_client, model, "delete_selected", [obj], post="yes")
+    assert model.objects.count() == count
+    assert model.objects.filter(pk=obj.pk).values().get() == before
 
 
 def test_staff_with_the_view_permission_may_look(ledger, staff_user):
@@ -231,6 +282,91 @@ def test_filters(admin_client, ledger, user, catalog):
     assert [e.type for e in results(admin_client.get(events, {"type": "refund.created"}))] == ["refund.created"]
 
 
+def test_money_is_formatted_on_the_subscription_and_invoice_lists(admin_client, subscribed):
+    assert "€19.99 / month" in admin_client.get(url(Subscription, "changelist")).content.decode()
+    content = admin_client.get(url(Invoice, "changelist")).content.decode()
+    assert content.count("€19.99") >= 2  # due and paid
+
+
+def test_the_subscription_page_links_its_user_price_tier_invoices_and_payments(admin_client, subscribed, user, catalog):
+    content = admin_client.get(url(Subscription, "change", subscribed.pk)).content.decode()
+    assert reverse("admin:auth_user_change", args=[user.pk]) in content
+    assert url(Price, "change", catalog["full_monthly"].pk) in content
+    assert url(Tier, "change", catalog["full"].pk) in content
+    invoice = Invoice.objects.get(subscription=subscribed)
+    assert url(Invoice, "change", invoice.pk) in content  # the inline's change link
+    payments_link = re.search(rf'href="({re.escape(url(Payment, "changelist"))}\?[^"]+)">Payments of this subscription', content)
+    assert payments_link, content
+    assert results(admin_client.get(payments_link[1].replace("&amp;", "&"))) == [
+        Payment.objects.get(payable_type="subscription", payable_id=str(subscribed.pk))
+    ]
+    events_link = re.search(rf'href="({re.escape(url(WebhookEvent, "changelist"))}\?[^"]+)">Events mentioning', content)
+    found = results(admin_client.get(events_link[1].replace("&amp;", "&")))
+    assert found and {e.type for e in found} >= {"customer.subscription.created"}
+    # The list links each row's user.
+    listing = admin_client.get(url(Subscription, "changelist")).content.decode()
+    assert reverse("admin:auth_user_change", args=[user.pk]) in listing
+
+
+def test_the_invoice_page_links_its_user_subscription_and_payment(admin_client, subscribed, user):
+    invoice = Invoice.objects.get(subscription=subscribed)
+    payment = Payment.objects.get(stripe_payment_intent_id=invoice.stripe_payment_intent_id)
+    content = admin_client.get(url(Invoice, "change", invoice.pk)).content.decode()
+    assert reverse("admin:auth_user_change", args=[user.pk]) in content
+    assert url(Subscription, "change", subscribed.pk) in content
+    assert url(Payment, "change", payment.pk) in content
+    listing = admin_client.get(url(Invoice, "changelist")).content.decode()
+    assert url(Subscription, "change", subscribed.pk) in listing and reverse("admin:auth_user_change", args=[user.pk]) in listing
+
+
+def test_subscription_and_invoice_search(admin_client, subscribed, user, other_user, catalog):
+    invoice = Invoice.objects.get(subscription=subscribed)
+    assert invoice.number and invoice.stripe_payment_intent_id
+    # Someone else's rows, which no search term below may find.
+    other_sub = Subscription.objects.create(user=other_user, price=catalog["full_monthly"], tier=catalog["full"],
+                                            stripe_subscription_id="sub_other")
+    Invoice.objects.create(user=other_user, subscription=other_sub, stripe_invoice_id="in_other", number="OTHER-0001",
+                           currency="eur", amount_due=1999, created_at=invoice.created_at, stripe_payment_intent_id="pi_other")
+    searches = {
+        (Subscription, subscribed): [subscribed.stripe_subscription_id, user.email, user.username],
+        (Invoice, invoice): [invoice.stripe_invoice_id, invoice.number, invoice.stripe_payment_intent_id,
+                             subscribed.stripe_subscription_id, user.email, user.username],
+    }
+    for (model, obj), terms in searches.items():
+        for term in terms:
+            assert results(admin_client.get(url(model, "changelist"), {"q": term})) == [obj], (model.__name__, term)
+        assert results(admin_client.get(url(model, "changelist"), {"q": "nobody@nowhere.test"})) == []
+
+
+def test_subscription_and_invoice_filters(admin_client, subscribed, other_user, catalog):
+    invoice = Invoice.objects.get(subscription=subscribed)
+    ended = Subscription.objects.create(user=other_user, price=catalog["full_monthly"], tier=catalog["basic"],
+                                        status="canceled", cancel_at_period_end=True, stripe_subscription_id="sub_ended")
+    Subscription.objects.filter(pk=ended.pk).update(created_at=datetime(2020, 5, 1, tzinfo=timezone.utc))
+    old = Invoice.objects.create(user=other_user, subscription=ended, stripe_invoice_id="in_old", currency="usd",
+                                 status="open", amount_due=500, billing_reason="subscription_cycle",
+                                 created_at=datetime(2020, 6, 1, tzinfo=timezone.utc))
+    subs = url(Subscription, "changelist")
+    assert results(admin_client.get(subs, {"status__exact": "active"})) == [subscribed]
+    assert results(admin_client.get(subs, {"status__exact": "canceled"})) == [ended]
+    assert results(admin_client.get(subs, {"status__exact": "past_due"})) == []
+    assert results(admin_client.get(subs, {"cancel_at_period_end__exact": 1})) == [ended]
+    assert results(admin_client.get(subs, {"cancel_at_period_end__exact": 0})) == [subscribed]
+    assert results(admin_client.get(subs, {"tier__id__exact": catalog["basic"].pk})) == [ended]
+    assert results(admin_client.get(subs, {"created_at__year": 2020})) == [ended]
+    assert results(admin_client.get(subs, {"created_at__year": subscribed.created_at.year})) == [subscribed]
+
+    invoices = url(Invoice, "changelist")
+    assert results(admin_client.get(invoices, {"status__exact": "paid"})) == [invoice]
+    assert results(admin_client.get(invoices, {"status__exact": "open"})) == [old]
+    assert results(admin_client.get(invoices, {"status__exact": "void"})) == []
+    assert results(admin_client.get(invoices, {"currency": "usd"})) == [old]
+    assert results(admin_client.get(invoices, {"currency": "eur"})) == [invoice]
+    assert results(admin_client.get(invoices, {"billing_reason": invoice.billing_reason})) == [invoice]
+    assert results(admin_client.get(invoices, {"billing_reason": "subscription_cycle"})) == [old]
+    assert results(admin_client.get(invoices, {"created_at__year": 2020})) == [old]
+
+
 # ----------------------------------------------------- constant queries
 
 
@@ -261,6 +397,14 @@ def make_rows(n: int, start: int, catalog) -> None:
             stripe_event_id=f"evt_{i}", type="payment_intent.succeeded", stripe_created=when,
             payload={"id": f"evt_{i}", "data": {"object": {"id": f"pi_{i}", "object": "payment_intent"}}},
         )
+        subscription = Subscription.objects.create(
+            user=user, price=catalog["full_monthly"], tier=catalog["full"], status="active", stripe_subscription_id=f"sub_{i}",
+        )
+        Invoice.objects.create(
+            user=user, subscription=subscription, stripe_invoice_id=f"in_{i}", number=f"INV-{i}", status="paid",
+            currency="eur", amount_due=1999, amount_paid=1999, billing_reason="subscription_create",
+            stripe_payment_intent_id=f"pi_in_{i}", created_at=when,
+        )
 
 
 def count_queries(client: Client, path: str) -> int:
@@ -279,6 +423,8 @@ def test_list_pages_run_the_same_number_of_queries_for_1_and_20_rows(admin_clien
     twenty = {path: count_queries(admin_client, path) for path in paths}
     assert twenty == one
     assert len(results(admin_client.get(url(Transaction, "changelist")))) == 40
+    assert len(results(admin_client.get(url(Subscription, "changelist")))) == 20
+    assert len(results(admin_client.get(url(Invoice, "changelist")))) == 20
 
 
 # ---------------------------------------------------------------- actions
@@ -363,55 +509,128 @@ def test_refund_in_full_after_confirmation(refunder, pay, emulator):
 
 def test_refund_in_full_is_absent_without_the_permission(staff_user, pay):
     payment = pay()
-    grant(staff_user, "view_payment")
-    client = Client()
-    client.force_login(staff_user)
-    page = client.get(url(Payment, "changelist"))
-    actions = [name for name, _ in page.context["action_form"].fields["action"].choices]
-    assert "refresh_from_stripe" in actions and "refund_in_full" not in actions
+    client = logged_in(grant(staff_user, "view_payment"))
+    assert "refund_in_full" not in offered_actions(client, Payment)
     run_action(client, Payment, "refund_in_full", [payment], confirm="yes")
     assert not Refund.objects.exists()
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED
 
 
-# ------------------------------------------------------- subscriptions, invoices
+# ------------------------------------- refresh and reprocess need the change permission
 
 
 @pytest.fixture
-def subscribed(user, catalog, emulator, deliver):
-    """An ACTIVE subscription with its paid first invoice."""
-    from payments.models import Subscription
-    from payments.services.subscriptions import create_subscription
+def missed(start, emulator, deliver, subscribed):
+    """Per model, the row its action mends, Stripe having moved on without telling us:
+    a paid payment, a subscription gone past due (no webhook delivered), and an event
+    that failed. ``mended(row)``: whether the action was applied."""
+    earlier = start()
+    emulator.pay(earlier.stripe_payment_intent_id)
+    with mock.patch.dict(processing.HANDLERS, {"payment_intent.succeeded": mock.Mock(side_effect=RuntimeError("hiccup"))}):
+        deliver()
+    failed = WebhookEvent.objects.get(type="payment_intent.succeeded", status=WebhookEvent.Status.FAILED)
+    assert failed.payload["data"]["object"]["id"] == earlier.stripe_payment_intent_id
+    payment = start()
+    emulator.pay(payment.stripe_payment_intent_id)  # from here on, no webhook delivered
+    emulator.advance_subscription(subscribed.stripe_subscription_id, succeed=False)
+    return {
+        Payment: (payment, "refresh_from_stripe", lambda: Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED),
+        Subscription: (subscribed, "refresh_from_stripe", lambda: Subscription.objects.get(pk=subscribed.pk).status == "past_due"),
+        WebhookEvent: (failed, "reprocess", lambda: WebhookEvent.objects.get(pk=failed.pk).status == WebhookEvent.Status.PROCESSED),
+    }
 
-    subscription = create_subscription(user=user, price_id=str(catalog["full_monthly"].pk)).subscription
-    emulator.pay(Payment.objects.get(payable_type="subscription").stripe_payment_intent_id)
-    assert all(code == 200 for _, code in deliver())
-    return Subscription.objects.get(pk=subscription.pk)
+
+@pytest.mark.parametrize("model", [Payment, Subscription, WebhookEvent], ids=lambda m: m.__name__)
+def test_a_view_only_staff_user_neither_sees_nor_can_post_refresh_or_reprocess(staff_user, missed, model):
+    row, action, mended = missed[model]
+    view, change = (f"{p}_{model._meta.model_name}" for p in ("view", "change"))
+    client = logged_in(grant(staff_user, view))
+    assert client.get(url(model, "change", row.pk)).status_code == 200  # may look
+    assert action not in offered_actions(client, model)
+    response = run_action(client, model, action, [row])
+    assert response.status_code == 200 and not mended()
+    names = {str(row.pk), getattr(row, "stripe_event_id", str(row.pk))}
+    assert not [m for m in shown_messages(response) if any(name in m for name in names)]  # no row was acted on
+
+    grant(staff_user, change)
+    client = logged_in(staff_user)
+    assert action in offered_actions(client, model)
+    run_action(client, model, action, [row])
+    assert mended()
 
 
-def test_subscription_and_invoice_pages_are_read_only_and_list_in_fixed_queries(admin_client, subscribed, django_user_model, catalog):
-    from payments.models import Invoice, Subscription
+def test_a_superuser_has_every_action(admin_client, db):
+    assert offered_actions(admin_client, Payment) == ["refresh_from_stripe", "refund_in_full"]
+    assert offered_actions(admin_client, Subscription) == ["refresh_from_stripe"]
+    assert offered_actions(admin_client, WebhookEvent) == ["reprocess"]
 
-    assert subscribed.status == "active"
-    for model in (Subscription, Invoice):
-        assert admin_client.get(url(model, "add")).status_code == 403
-        for obj in model.objects.all():
-            assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
-    assert "€19.99" in admin_client.get(url(Invoice, "changelist")).content.decode()
-    paths = [url(Subscription, "changelist"), url(Invoice, "changelist")]
-    one = {path: count_queries(admin_client, path) for path in paths}
-    for i in range(19):
-        other = django_user_model.objects.create_user(f"u{i}")
-        sub = Subscription.objects.create(user=other, price=catalog["full_monthly"], tier=catalog["full"], stripe_subscription_id=f"sub_{i}")
-        Invoice.objects.create(user=other, subscription=sub, stripe_invoice_id=f"in_{i}", currency="eur",
-                               amount_due=1999, created_at=subscribed.created_at)
-    assert {path: count_queries(admin_client, path) for path in paths} == one
+
+# ------------------------------------------------------- subscriptions
 
 
 def test_refresh_a_subscription_from_stripe(admin_client, subscribed, emulator):
-    from payments.models import Subscription
-
     emulator.advance_subscription(subscribed.stripe_subscription_id, succeed=False)  # no webhook delivered
     response = run_action(admin_client, Subscription, "refresh_from_stripe", [subscribed])
     assert Subscription.objects.get(pk=subscribed.pk).status == "past_due"
     assert shown_messages(response) == [f"Subscription {subscribed.pk}: active → past_due"]
+    again = run_action(admin_client, Subscription, "refresh_from_stripe", [subscribed])
+    assert shown_messages(again) == [f"Subscription {subscribed.pk}: past_due (unchanged)"]
+
+
+@pytest.fixture
+def two_subscriptions(subscribed, django_user_model, catalog, emulator, deliver):
+    """``subscribed`` and a second user's, both active, both gone past due at Stripe unseen."""
+    other = django_user_model.objects.create_user("bob", email="bob@example.com")
+    second = create_subscription(user=other, price_id=str(catalog["full_monthly"].pk)).subscription
+    emulator.pay(Payment.objects.get(payable_type="subscription", payable_id=str(second.pk)).stripe_payment_intent_id)
+    deliver()
+    rows = [subscribed, Subscription.objects.get(pk=second.pk)]
+    assert [r.status for r in rows] == ["active", "active"]
+    for row in rows:
+        emulator.advance_subscription(row.stripe_subscription_id, succeed=False)
+    return sorted(rows, key=lambda r: r.pk)
+
+
+def test_refresh_a_subscription_shows_stripes_error_and_goes_on(admin_client, two_subscriptions, emulator):
+    first, second = two_subscriptions
+    emulator.inject_fault("connection_error", path_prefix="/v1/subscriptions", times=1)
+    response = run_action(admin_client, Subscription, "refresh_from_stripe", [first, second])
+    assert response.status_code == 200 and "Traceback" not in response.content.decode()
+    messages = shown_messages(response)
+    assert len(messages) == 2, messages
+    failed = next(m for m in messages if "Stripe is unreachable right now" in m)
+    done = next(m for m in messages if m.endswith("active → past_due"))
+    failed_row = first if failed.startswith(f"Subscription {first.pk}:") else second
+    done_row = second if failed_row is first else first
+    assert done.startswith(f"Subscription {done_row.pk}:")
+    assert Subscription.objects.get(pk=failed_row.pk).status == "active"
+    assert Subscription.objects.get(pk=done_row.pk).status == "past_due"
+
+
+def test_refresh_a_subscription_shows_any_other_error_without_a_traceback(admin_client, two_subscriptions):
+    """Not only a PaymentsError: any failure of one row is its message (class and
+    first line), never a 500 with a traceback; the other rows are still refreshed."""
+    from payments import admin as payments_admin
+
+    first, second = two_subscriptions
+    real = payments_admin.refresh_subscription
+
+    def breaks_on_first(*, subscription):
+        if subscription.pk == first.pk:
+            raise KeyError("current_period_end")  # e.g. a Stripe object we cannot read
+        return real(subscription=subscription)
+
+    with mock.patch.object(payments_admin, "refresh_subscription", breaks_on_first):
+        response = run_action(admin_client, Subscription, "refresh_from_stripe", [first, second])
+    assert response.status_code == 200 and "Traceback" not in response.content.decode()
+    assert sorted(shown_messages(response)) == sorted([
+        f"Subscription {first.pk}: KeyError: 'current_period_end'",
+        f"Subscription {second.pk}: active → past_due",
+    ])
+    assert Subscription.objects.get(pk=first.pk).status == "active"
+
+
+def test_refresh_skips_a_subscription_never_created_at_stripe(admin_client, user, catalog):
+    pending = Subscription.objects.create(user=user, price=catalog["full_monthly"], tier=catalog["full"])
+    response = run_action(admin_client, Subscription, "refresh_from_stripe", [pending])
+    assert shown_messages(response) == [f"Subscription {pending.pk}: skipped, not created at Stripe"]

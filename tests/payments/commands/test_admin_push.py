@@ -3,6 +3,7 @@ payments_sync_catalog --push, a message per row, errors without tracebacks."""
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.messages import ERROR, SUCCESS
 from django.urls import reverse
 
@@ -47,13 +48,23 @@ def test_errors_show_the_message_never_a_traceback(admin_client, catalog, emulat
     assert not Price.objects.exclude(stripe_price_id=None).exists()
 
 
-def test_only_who_may_change_the_catalog_may_push(client, staff_user, catalog):
+@pytest.mark.parametrize("model", [Tier, Price], ids=lambda m: m.__name__)
+def test_only_who_may_change_the_catalog_may_push(client, staff_user, catalog, emulator, model):
+    """A view-only staff user neither sees the action nor can post it (nothing reaches
+    Stripe); with the change permission it is offered and works."""
     from django.contrib.auth.models import Permission
 
-    staff_user.user_permissions.add(Permission.objects.get(codename="view_tier"))
+    name = model._meta.model_name
+    rows = [catalog["basic"]] if model is Tier else [catalog["basic_eur"]]
+    staff_user.user_permissions.add(Permission.objects.get(codename=f"view_{name}"))
     client.force_login(staff_user)
-    response = client.get(reverse("admin:payments_tier_changelist"))
-    assert "push_to_stripe" not in response.content.decode()
-    staff_user.user_permissions.add(Permission.objects.get(codename="change_tier"))
-    response = client.get(reverse("admin:payments_tier_changelist"))
-    assert "push_to_stripe" in response.content.decode()
+    changelist = reverse(f"admin:payments_{name}_changelist")
+    assert "push_to_stripe" not in client.get(changelist).content.decode()
+    assert not [m for m in push(client, model, rows) if m[0] == SUCCESS]  # posted anyway: not run
+    assert emulator.events() == [] and not Tier.objects.exclude(stripe_product_id=None).exists()
+
+    staff_user.user_permissions.add(Permission.objects.get(codename=f"change_{name}"))
+    assert "push_to_stripe" in client.get(changelist).content.decode()
+    shown = push(client, model, rows)
+    assert shown and all(level == SUCCESS for level, _ in shown), shown
+    assert Tier.objects.get(pk=catalog["basic"].pk).stripe_product_id

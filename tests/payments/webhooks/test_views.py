@@ -271,8 +271,24 @@ def test_an_event_of_the_other_mode_is_refused_and_recorded(client, payment):
     assert payment.status == PaymentStatus.PENDING
 
 
-def test_a_live_key_refuses_test_events(client, payment, settings):
+def test_a_live_key_refuses_test_events(client, payment, settings, signals, event_for_sale):
+    """The other way round: a test event (livemode false) reaching a live-mode
+    endpoint is refused, recorded (status refused, with why) and never applied."""
     settings.STRIPE_SECRET_KEY = "sk_live_123"
-    assert post_event(client, make_event("payment_intent.succeeded", intent(payment, "succeeded"))).status_code == 400
+    event = make_event("payment_intent.succeeded", intent(payment, "succeeded"))
+    assert event["livemode"] is False
+    response = post_event(client, event)
+    assert (response.status_code, response.json()) == (400, {"received": True, "outcome": "refused"})
+    stored = WebhookEvent.objects.get()
+    assert (stored.stripe_event_id, stored.type, stored.status, stored.livemode) == (
+        event["id"], "payment_intent.succeeded", WebhookEvent.Status.REFUSED, False,
+    )
+    assert "livemode=False" in stored.last_error and stored.processed_at is None
+    redelivered = post_event(client, event)  # and on every redelivery: still refused, still one row
+    assert (redelivered.status_code, redelivered.json()["outcome"]) == (400, "refused")
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.REFUSED
     payment.refresh_from_db()
-    assert payment.status == PaymentStatus.PENDING
+    assert (payment.status, payment.stripe_snapshot_at) == (PaymentStatus.PENDING, 0)
+    assert signals == []
+    event_for_sale.refresh_from_db()
+    assert not event_for_sale.is_active
