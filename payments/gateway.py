@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -143,17 +144,41 @@ def event_from_dict(data: Mapping[str, Any]) -> WebhookEventData:
 def _id(value: Any) -> str | None:
     """An expandable field: the id whether Stripe sent the id or the object."""
     if isinstance(value, Mapping):
-        return value.get("id")
+        value = value.get("id")
+    return _text(value, optional=True)
+
+
+def _text(value: Any, *, optional: bool = False) -> str | None:
+    """A string field (None allowed only when ``optional``): anything else is Stripe's
+    data damaged, which the readers report as MalformedStripeObject."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
     return value
+
+
+def _one_of(value: Any, allowed: frozenset[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"unknown status {value!r}")
+    return value
+
+
+# The statuses Stripe documents (API endive); any other is damaged data.
+PAYMENT_INTENT_STATUSES = frozenset({
+    "requires_payment_method", "requires_confirmation", "requires_action", "processing",
+    "requires_capture", "canceled", "succeeded",
+})
+REFUND_STATUSES = frozenset({"pending", "requires_action", "succeeded", "failed", "canceled"})
 
 
 @_strict
 def refund_from_dict(obj: Mapping[str, Any]) -> RefundData:
     return RefundData(
-        id=obj["id"],
-        status=obj["status"],
+        id=_text(obj["id"]),
+        status=_one_of(obj["status"], REFUND_STATUSES),
         amount=int(obj["amount"]),
-        currency=obj["currency"],
+        currency=_text(obj["currency"]),
         payment_intent=_id(obj.get("payment_intent")),
         charge=_id(obj.get("charge")),
         reason=obj.get("reason"),
@@ -310,16 +335,16 @@ def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
     """Read a PaymentIntent as Stripe sends it (API object or event data)."""
     error = obj.get("last_payment_error") or {}
     return PaymentIntentData(
-        id=obj["id"],
-        status=obj["status"],
+        id=_text(obj["id"]),
+        status=_one_of(obj["status"], PAYMENT_INTENT_STATUSES),
         amount=int(obj["amount"]),
         amount_received=int(obj.get("amount_received") or 0),
-        currency=obj["currency"],
-        client_secret=obj.get("client_secret"),
+        currency=_text(obj["currency"]),
+        client_secret=_text(obj.get("client_secret"), optional=True),
         customer=_id(obj.get("customer")),
         metadata=dict(obj.get("metadata") or {}),
-        failure_code=(error.get("decline_code") or error.get("code") or "") if error else "",
-        failure_message=(error.get("message") or "") if error else "",
+        failure_code=_text(error.get("decline_code") or error.get("code") or "") if error else "",
+        failure_message=_text(error.get("message") or "") if error else "",
         latest_charge=_id(obj.get("latest_charge")),
     )
 
@@ -616,6 +641,11 @@ def expire_checkout_session(session_id: str) -> CheckoutSessionData:
 # --------------------------------------------------------------- webhooks
 
 
+# A JSON escape of NUL: \u0000 after an even number of backslashes (an odd number
+# means the backslash itself is escaped: the text holds "\u0000", not a NUL).
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def parse_webhook(payload: bytes, signature_header: str | None) -> WebhookEventData:
     """Verify Stripe-Signature on the raw body (300 s tolerance) and read the event.
 
@@ -629,7 +659,7 @@ def parse_webhook(payload: bytes, signature_header: str | None) -> WebhookEventD
         # The library refuses old signatures only; one dated ahead of our clock is refused too.
         if _signed_at(signature_header) > time.time() + tolerance:
             raise ValueError("signature timestamp is in the future")
-        if "\\u0000" in text:
+        if _JSON_NUL.search(text):
             raise ValueError("NUL characters cannot be stored")
         data = json.loads(text)
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, TypeError, IndexError,
