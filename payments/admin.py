@@ -424,12 +424,13 @@ class SubscriptionAdmin(LedgerAdmin):
         "id", "user_link", "tier", "price_display", "status", "current_period_end", "cancel_at_period_end",
         "stripe_subscription_id", "created_at",
     )
-    list_filter = ("status", "cancel_at_period_end", "tier", "created_at")
+    list_filter = ("status", "closed_reason", "cancel_at_period_end", "tier", "created_at")
     list_select_related = ("user", "tier", "price")
     search_fields = ("stripe_subscription_id", "user__email", "user__username")
     date_hierarchy = "created_at"
     fieldsets = (
-        (None, {"fields": ("id", "status", "price_display", "cancel_at_period_end", "created_at", "updated_at")}),
+        (None, {"fields": ("id", "status", "closed_reason", "price_display", "cancel_at_period_end", "created_at",
+                           "updated_at")}),
         ("Who and what", {"fields": ("user_link", "price_link", "tier_link", "payments_link")}),
         ("Period", {"fields": ("current_period_start", "current_period_end", "canceled_at", "ended_at")}),
         ("Stripe", {"fields": ("stripe_subscription_id", "webhook_events_link", "stripe_snapshot_at")}),

@@ -341,7 +341,8 @@ def test_subscription_and_invoice_search(admin_client, subscribed, user, other_u
 def test_subscription_and_invoice_filters(admin_client, subscribed, other_user, catalog):
     invoice = Invoice.objects.get(subscription=subscribed)
     ended = Subscription.objects.create(user=other_user, price=catalog["full_monthly"], tier=catalog["basic"],
-                                        status="canceled", cancel_at_period_end=True, stripe_subscription_id="sub_ended")
+                                        status="canceled", cancel_at_period_end=True, stripe_subscription_id="sub_ended",
+                                        closed_reason="duplicate")
     Subscription.objects.filter(pk=ended.pk).update(created_at=datetime(2020, 5, 1, tzinfo=timezone.utc))
     old = Invoice.objects.create(user=other_user, subscription=ended, stripe_invoice_id="in_old", currency="usd",
                                  status="open", amount_due=500, billing_reason="subscription_cycle",
@@ -353,6 +354,8 @@ def test_subscription_and_invoice_filters(admin_client, subscribed, other_user, 
     assert results(admin_client.get(subs, {"cancel_at_period_end__exact": 1})) == [ended]
     assert results(admin_client.get(subs, {"cancel_at_period_end__exact": 0})) == [subscribed]
     assert results(admin_client.get(subs, {"tier__id__exact": catalog["basic"].pk})) == [ended]
+    assert results(admin_client.get(subs, {"closed_reason__exact": "duplicate"})) == [ended]
+    assert "Duplicate of a running subscription" in admin_client.get(url(Subscription, "change", ended.pk)).content.decode()
     assert results(admin_client.get(subs, {"created_at__year": 2020})) == [ended]
     assert results(admin_client.get(subs, {"created_at__year": subscribed.created_at.year})) == [subscribed]
 
