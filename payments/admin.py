@@ -101,6 +101,22 @@ class MoneyColumns:
         return "-" if value is None else format_amount(value, obj.currency)
 
 
+class OwnerLinks:
+    """Links to the row's user, price and tier (payments, subscriptions, invoices)."""
+
+    @admin.display(description="User", ordering="user__email")
+    def user_link(self, obj):
+        return admin_link(obj.user, obj.user.email or obj.user.get_username())
+
+    @admin.display(description="Price")
+    def price_link(self, obj):
+        return admin_link(obj.price)
+
+    @admin.display(description="Tier")
+    def tier_link(self, obj):
+        return admin_link(obj.tier)
+
+
 class LedgerAdmin(MoneyColumns, admin.ModelAdmin):
     """Rows written by the payments code from what Stripe says: viewable (with
     the view permission), never added, changed or deleted by hand."""
@@ -268,7 +284,7 @@ class TransactionInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(LedgerAdmin):
+class PaymentAdmin(OwnerLinks, LedgerAdmin):
     list_display = (
         "id", "created_at", "user_link", "tier", "amount_display", "refunded_display", "status",
         "stripe_payment_intent_id",
@@ -300,18 +316,6 @@ class PaymentAdmin(LedgerAdmin):
     @admin.display(description="Refunded", ordering="amount_refunded")
     def refunded_display(self, obj):
         return self.money(obj, "amount_refunded") if obj.amount_refunded else "-"
-
-    @admin.display(description="User", ordering="user__email")
-    def user_link(self, obj):
-        return admin_link(obj.user, obj.user.email or obj.user.get_username())
-
-    @admin.display(description="Price")
-    def price_link(self, obj):
-        return admin_link(obj.price)
-
-    @admin.display(description="Tier")
-    def tier_link(self, obj):
-        return admin_link(obj.tier)
 
     @admin.display(description="Payable")
     def payable(self, obj):
@@ -419,7 +423,7 @@ class InvoiceInline(ReadOnlyInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(LedgerAdmin):
+class SubscriptionAdmin(OwnerLinks, LedgerAdmin):
     list_display = (
         "id", "user_link", "tier", "price_display", "status", "current_period_end", "cancel_at_period_end",
         "stripe_subscription_id", "created_at",
@@ -440,21 +444,9 @@ class SubscriptionAdmin(LedgerAdmin):
     inlines = (InvoiceInline,)
     actions = ("refresh_from_stripe",)
 
-    @admin.display(description="User", ordering="user__username")
-    def user_link(self, obj):
-        return admin_link(obj.user, obj.user.email or obj.user.get_username())
-
     @admin.display(description="Price")
     def price_display(self, obj):
         return obj.price.display
-
-    @admin.display(description="Price")
-    def price_link(self, obj):
-        return admin_link(obj.price)
-
-    @admin.display(description="Tier")
-    def tier_link(self, obj):
-        return admin_link(obj.tier)
 
     @admin.display(description="Payments")
     def payments_link(self, obj):
@@ -489,7 +481,7 @@ class SubscriptionAdmin(LedgerAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(LedgerAdmin):
+class InvoiceAdmin(OwnerLinks, LedgerAdmin):
     list_display = (
         "number", "user_link", "status", "amount_due_display", "amount_paid_display", "billing_reason",
         "subscription_link", "created_at",
@@ -517,10 +509,6 @@ class InvoiceAdmin(LedgerAdmin):
     @admin.display(description="Paid", ordering="amount_paid")
     def amount_paid_display(self, obj):
         return self.money(obj, "amount_paid")
-
-    @admin.display(description="User", ordering="user__username")
-    def user_link(self, obj):
-        return admin_link(obj.user, obj.user.email or obj.user.get_username())
 
     @admin.display(description="Subscription", ordering="subscription__created_at")
     def subscription_link(self, obj):
