@@ -29,9 +29,11 @@ from django.utils.text import slugify
 from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidInput, PaymentsError
-from payments.models import Payment, PaymentStatus, Price, Subscription, Tier, WebhookEvent
+from payments.money import format_amount
+from payments.models import Payment, PaymentStatus, Price, Refund, Subscription, Tier, WebhookEvent
 from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
 from payments.services.payments import apply_payment_intent
+from payments.services.refunds import resend_refund
 from payments.services.subscriptions import refresh_subscription
 from payments.webhooks import processing
 
@@ -572,16 +574,42 @@ def reconcile(
     2. payments still PENDING / REQUIRES_ACTION / PROCESSING with a PaymentIntent,
        created over ``pending_older_than`` ago: the intent is read and applied
        (snapshot time: now);
-    3. subscriptions not ended: read and applied.
+    3. subscriptions not ended: read and applied;
+    4. refunds recorded over ``pending_older_than`` ago that Stripe never
+       answered (PENDING, no Stripe id: the request lost its answer, or never
+       reached Stripe) and nobody re-sent since: sent again with their own
+       idempotency key, so Stripe makes each at most once.
     Events go first: what they settle needs no extra read. Actions: event.healed,
-    payment.applied, subscription.applied, unchanged, failed (and event.known, not
-    reported by the command, for events already processed here).
+    payment.applied, subscription.applied, refund.applied (sent again), unchanged, failed (and
+    event.known, not reported by the command, for events already processed here).
     """
     report = Report(dry_run=dry_run)
+    cutoff = dj_timezone.now() - pending_older_than
     _reconcile_events(report, since)
-    _reconcile_payments(report, dj_timezone.now() - pending_older_than)
+    _reconcile_payments(report, cutoff)
     _reconcile_subscriptions(report)
+    _reconcile_refunds(report, cutoff)
     return report
+
+
+def _reconcile_refunds(report: Report, cutoff: datetime) -> None:
+    refunds = Refund.objects.filter(
+        status=Refund.Status.PENDING, stripe_refund_id__isnull=True, created_at__lte=cutoff
+    ).order_by("created_at", "pk")
+    for refund in refunds.iterator():
+        subject = f"refund {refund.pk} ({format_amount(refund.amount, refund.currency)} of payment {refund.payment_id})"
+
+        def step(refund=refund, subject=subject) -> None:
+            if report.dry_run:
+                report.add("refund.applied", subject, "would send it to Stripe again (its answer never came)")
+                return
+            sent = resend_refund(refund=refund)
+            if sent is None:
+                report.add(UNCHANGED, subject, "being sent by another request")
+            else:
+                report.add("refund.applied", subject, f"sent again: {sent.stripe_refund_id or '-'} is {sent.status}")
+
+        _guarded(report, subject, step)
 
 
 def _reconcile_events(report: Report, since: datetime) -> None:

@@ -253,6 +253,16 @@ def resend_unanswered(*, payment: Payment) -> None:
                 return
 
 
+def resend_refund(*, refund: Refund) -> Refund | None:
+    """Send one refund recorded but not known to Stripe (PENDING, no Stripe id)
+    again with its own key (``payments_reconcile``): None when another request
+    holds its send claim or it is settled meanwhile. Errors are the caller's."""
+    claimed, claim = _claim_unanswered(payment_id=refund.payment_id, refund_id=refund.pk)
+    if not claimed:
+        return None
+    return _send(claimed[0], claim=claim).refund
+
+
 def apply_refund(*, data: gateway.RefundData) -> Refund | None:
     """Apply a Stripe Refund (API answer or event) to our ledger, in one transaction
     with the Payment row locked. A refund made in the Dashboard is adopted."""

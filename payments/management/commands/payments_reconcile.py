@@ -1,5 +1,6 @@
 """Heal what webhooks missed: Stripe's events we never processed, open payments
-and live subscriptions read again from Stripe. The work is
+and live subscriptions read again from Stripe, refunds whose answer never came
+sent again. The work is
 payments.services.operations.reconcile."""
 
 from datetime import timedelta
@@ -24,7 +25,8 @@ def _minutes(value: str) -> int:
 class Command(BaseCommand):
     help = (
         "Process Stripe's events since --since that we never processed (GET /v1/events), then read and apply"
-        " open payments older than --pending-older-than minutes and subscriptions that have not ended."
+        " open payments older than --pending-older-than minutes and subscriptions that have not ended, and"
+        " send again the refunds of that age whose Stripe answer never came."
     )
 
     def add_arguments(self, parser):
@@ -49,7 +51,7 @@ class Command(BaseCommand):
         report = reconcile(since=moment, pending_older_than=timedelta(minutes=pending_older_than), dry_run=dry_run)
         self.stdout.write(
             f"Reconcile: events since {moment:%Y-%m-%d %H:%M:%S %Z}, payments open for {pending_older_than}+ min,"
-            f" live subscriptions{' (dry run: nothing changed)' if dry_run else ''}"
+            f" live subscriptions, unanswered refunds{' (dry run: nothing changed)' if dry_run else ''}"
         )
         for line in report.lines(verbose=verbosity >= 2, hide=(UNCHANGED, "event.known")):
             self.stdout.write(f"  {line}")

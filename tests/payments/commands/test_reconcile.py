@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from django.utils import timezone
 
 from events.models import Event
@@ -180,3 +182,39 @@ def test_stripe_unreachable_fails_the_run_but_the_other_passes_go_on(paid_undeli
     assert "events: failed - could not list Stripe's events: Stripe is unreachable" in ran.out
     assert "applied=1 healed=0 failed=1" in summary(ran)
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize(("fault", "made_at_stripe"), [("connection_error", False), ("timeout", True)])
+def test_a_refund_whose_answer_never_came_is_sent_again_once(paid_undelivered, staff_user, emulator, fault, made_at_stripe):
+    """The refund request lost Stripe's answer (or never reached Stripe) and no
+    other refund of that payment came to re-send it: reconcile sends it with its
+    own key, and Stripe makes it exactly once."""
+    from django.contrib.auth.models import Permission
+
+    from payments.errors import ProviderUnavailable
+    from payments.services.refunds import refund_payment
+
+    payment = paid_undelivered()
+    run("payments_reconcile")  # the payment's success, from Stripe's event list
+    staff_user.user_permissions.add(Permission.objects.get(codename="add_refund", content_type__app_label="payments"))
+    emulator.inject_fault(fault, path_prefix="/v1/refunds")
+    with pytest.raises(ProviderUnavailable):
+        refund_payment(actor=staff_user, payment_id=str(payment.pk), amount=1000)
+    refund = Refund.objects.get()
+    assert (refund.status, refund.stripe_refund_id) == ("pending", None)
+    at_stripe = lambda: [e for e in emulator.events() if e.event["type"] == "refund.created"]  # noqa: E731
+    assert len(at_stripe()) == (1 if made_at_stripe else 0)
+
+    assert f"refund {refund.pk}" not in run("payments_reconcile", *NO_EVENTS).out  # too young: its request may still run
+    Refund.objects.filter(pk=refund.pk).update(created_at=timezone.now() - timedelta(minutes=20))
+    dry = run("payments_reconcile", *NO_EVENTS, "--dry-run")
+    assert f"refund {refund.pk} (€10.00 of payment {payment.pk}): refund.applied - would send it" in dry.out, dry
+    assert Refund.objects.get().stripe_refund_id is None
+
+    ran = run("payments_reconcile", *NO_EVENTS)
+    refund.refresh_from_db()
+    assert refund.stripe_refund_id and f"refund {refund.pk} (€10.00 of payment {payment.pk}): refund.applied - sent again" in ran.out
+    assert len(at_stripe()) == 1  # made once, whether the first request had reached Stripe or not
+    assert emulator.retrieve(refund.stripe_refund_id)["amount"] == 1000
+    again = run("payments_reconcile", *NO_EVENTS)
+    assert f"refund {refund.pk}" not in again.out and "examined=0" in summary(again) and len(at_stripe()) == 1
