@@ -119,7 +119,7 @@ def create_subscription(*, user, price_id: str, idempotency_key: str | None = No
     if idempotency_key:
         existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _with_stripe(_replay(existing, fingerprint, price_id))
+            return _with_stripe(_replay(existing, fingerprint))
     price = _recurring_price(price_id)
     customer = customer_get_or_create(user=user)
     with transaction.atomic():
@@ -132,9 +132,8 @@ def create_subscription(*, user, price_id: str, idempotency_key: str | None = No
     return _with_stripe(subscription)
 
 
-def _replay(subscription: Subscription, fingerprint: str, price_id: str) -> Subscription:
-    # Rows written before fingerprints were hashed carry "price=<id>".
-    if subscription.request_fingerprint not in (fingerprint, f"price={price_id}"):
+def _replay(subscription: Subscription, fingerprint: str) -> Subscription:
+    if subscription.request_fingerprint != fingerprint:
         raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
     return subscription
 
@@ -144,7 +143,7 @@ def _start(*, customer: Customer, user, price: Price, idempotency_key: str | Non
     if idempotency_key:  # again, under the lock: a concurrent request with the same key
         existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _replay(existing, fingerprint, str(price.pk)), None
+            return _replay(existing, fingerprint), None
     if _has_running(user):
         return None, ALREADY_SUBSCRIBED
     reuse = (

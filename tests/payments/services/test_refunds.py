@@ -248,31 +248,6 @@ def test_an_unanswered_refund_claimed_by_a_live_request_waits_for_its_lease(paym
     assert len(stripe_refunds(emulator)) == 1
 
 
-def test_a_key_first_used_before_fingerprints_were_hashed_still_replays(payment, refunder, emulator):
-    """Migration 0006 rewrites the plain-text fingerprints refunds.py stored before
-    as the hash it computes now, so the retry of such a request is no conflict."""
-    import importlib
-
-    from django.apps import apps
-
-    migration = importlib.import_module("payments.migrations.0006_refunds_notifications_safety")
-    description = "Goodwill; reason=duplicate;description=tricky"
-    done = refund_payment(
-        actor=refunder, payment_id=str(payment.pk), amount=300, reason="other", description=description, idempotency_key="old"
-    )
-    legacy = f"payment={payment.pk};amount=300;reason=other;description={description}"
-    Refund.objects.update(request_fingerprint=legacy)
-    migration.hash_legacy_fingerprints(apps, None)
-    assert len(Refund.objects.get().request_fingerprint) == 64
-    again = refund_payment(
-        actor=refunder, payment_id=str(payment.pk), amount=300, reason="other", description=description, idempotency_key="old"
-    )
-    assert again.refund.pk == done.refund.pk and len(stripe_refunds(emulator)) == 1
-    with pytest.raises(refund_services.IdempotencyConflict):
-        refund_payment(actor=refunder, payment_id=str(payment.pk), amount=301, reason="other", description=description,
-                       idempotency_key="old")
-
-
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (DATABASE_URL): SQLite has no row locks and serializes every writer"
