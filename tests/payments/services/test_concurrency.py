@@ -126,7 +126,7 @@ def test_concurrent_refunds_never_exceed_the_payment(sale, emulator, django_user
     assert (payment.status, payment.amount_refunded) == ("partially_refunded", 2000)
 
 
-def test_concurrent_payment_attempts_for_one_payable_leave_one_payable_at_stripe(sale, emulator):
+def test_concurrent_payment_attempts_for_one_payable_leave_one_payable_at_stripe(sale, catalog, emulator):
     """Card form and Checkout page started at once, for two prices, without keys:
     whatever the interleaving, one attempt is left that can take money (a request
     whose payment a newer one closed before its Stripe object existed is told so)."""
@@ -135,7 +135,7 @@ def test_concurrent_payment_attempts_for_one_payable_leave_one_payable_at_stripe
     from payments.services.checkout import create_checkout_session
 
     user, event, price = sale
-    basic = price.tier.prices.model.objects.exclude(pk=price.pk).filter(type="one_time").first()
+    basic = catalog["basic_eur"]
     payable = PayableRef("event", str(event.pk))
 
     def attempt(i):
