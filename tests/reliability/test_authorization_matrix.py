@@ -373,16 +373,33 @@ def test_authorization_matrix(op_name, role, expected, users, catalog, emulator,
             )
 
 
+# Operations of the contract that the server does not serve yet (the browser and
+# the subscription-lifecycle work add them). The test below keeps this list
+# exact: an operation that starts being served must get its row in MATRIX.
+NOT_SERVED_YET = {
+    "stripeConfig", "csrfToken", "subscriptionChangePreview",
+    "changeSubscription", "resumeSubscription", "createBillingPortalSession",
+}
+
+
 def test_every_contract_operation_is_in_the_matrix():
     """Against the vendored contract (schema/contract.graphql, kept equal to the
-    shared original by tests/schema/test_schema_file.py): never skipped."""
+    shared original by tests/schema/test_schema_file.py): never skipped. Every
+    operation we serve has its row; the ones we don't serve yet are exactly
+    NOT_SERVED_YET."""
     from pathlib import Path
 
     from graphql import build_schema
 
-    contract = Path(__file__).resolve().parents[2] / "schema" / "contract.graphql"
-    schema = build_schema(contract.read_text())
-    operations = {*schema.query_type.fields, *schema.mutation_type.fields, *schema.subscription_type.fields}
-    assert operations <= set(MATRIX), operations - set(MATRIX)
+    from schema.management.commands.graphql_schema import SCHEMA_FILE
+
+    def operations(sdl: str) -> set[str]:
+        schema = build_schema(sdl)
+        return {*schema.query_type.fields, *schema.mutation_type.fields, *schema.subscription_type.fields}
+
+    contract = operations((Path(__file__).resolve().parents[2] / "schema" / "contract.graphql").read_text())
+    served = operations(SCHEMA_FILE.read_text())
+    assert contract - served == NOT_SERVED_YET, "update NOT_SERVED_YET (and MATRIX for what is now served)"
+    assert contract & served <= set(MATRIX), (contract & served) - set(MATRIX)
     for op, row in MATRIX.items():
         assert {"anonymous", "other_user", "owner", "staff"} <= set(row), op
