@@ -7,7 +7,9 @@ in CSRF_TRUSTED_ORIGINS (the consumer). The consumer (schema/limits.py) closes a
 connection that sends no connection_init within
 GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS (4408) and answers the subscribe after
 GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION concurrent ones with an error; both are
-read from settings when a connection opens.
+read from settings when a connection opens. A connection follows its session
+(schema/ws_sessions.py): when the viewer logs out anywhere, or the session
+expires or is flushed, its operations end with an error and it closes (4401).
 
 HTTP: each request runs on one of HTTP_MAX_CONCURRENT_REQUESTS worker threads,
 which keep their database connections (config/concurrency.py); the others wait
@@ -29,8 +31,8 @@ from config.concurrency import RequestWorkers  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from payments.checks import enforce_production_settings  # noqa: E402
-from schema.limits import GraphQLLimitsConsumer  # noqa: E402
 from schema.schema import schema  # noqa: E402
+from schema.ws_sessions import GraphQLConsumer  # noqa: E402
 
 enforce_production_settings()
 
@@ -38,7 +40,7 @@ application = ProtocolTypeRouter(
     {
         "http": RequestWorkers(django_asgi_app, settings.HTTP_MAX_CONCURRENT_REQUESTS),
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", GraphQLLimitsConsumer.as_asgi(schema=schema))]))
+            AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", GraphQLConsumer.as_asgi(schema=schema))]))
         ),
     }
 )

@@ -224,6 +224,9 @@ GRAPHQL_MAX_ALIASES = int(_env_str("GRAPHQL_MAX_ALIASES", "15"))
 GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(_env_str("GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20"))
 # A WebSocket that sends no connection_init within this is closed (4408).
 GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS = float(_env_str("GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS", "5"))
+# Every this many seconds, open WebSockets are checked against their sessions:
+# one whose viewer logged out, whose session expired or was flushed is closed (4401).
+GRAPHQL_SESSION_CHECK_SECONDS = float(_env_str("GRAPHQL_SESSION_CHECK_SECONDS", "2"))
 
 # Behind a TLS-terminating proxy, the header it sets to "https" (e.g.
 # X-Forwarded-Proto); only set it when the proxy always overwrites that header.

@@ -54,6 +54,7 @@ class SubscriptionRoot:
         pk = payment.pk
         del payment, user  # an idle subscription keeps no model instance
         consumer = info.context["ws"]
+        consumer.note_viewer()  # the session it is shown under: its end ends this (schema/ws_sessions.py)
         async with consumer.listen_to_channel(live.PAYMENT_CHANGED, groups=[live.payment_group(pk)]) as messages:
             # Joined the group first, read second: no change can fall in between.
             state = await sync_to_async(_read)(_load, pk)
