@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from payments.errors import PayableNotPayable
+from payments.ids import int_id
 from payments.payables import PayableAdapter
 
 from events.models import Event
@@ -12,12 +13,14 @@ class EventPayable(PayableAdapter):
     type = "event"
 
     def get(self, payable_id: str) -> Event | None:
-        return Event.objects.select_related("tier").filter(pk=payable_id).first() if str(payable_id).isdigit() else None
+        pk = int_id(payable_id)
+        return Event.objects.select_related("tier").filter(pk=pk).first() if pk else None
 
     def get_for_update(self, payable_id: str) -> Event | None:
-        if not str(payable_id).isdigit():
+        pk = int_id(payable_id)
+        if pk is None:
             return None
-        return Event.objects.select_for_update(of=("self",)).select_related("tier").filter(pk=payable_id).first()
+        return Event.objects.select_for_update(of=("self",)).select_related("tier").filter(pk=pk).first()
 
     def owner_id(self, obj: Event) -> int:
         return obj.user_id

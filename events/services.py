@@ -10,12 +10,13 @@ def event_activate_free(*, user, event_id: str, tier_id: str) -> Event:
     at the requested tier for free; with payments on, the tier must be paid for."""
     from payments.conf import payments_enabled
     from payments.errors import Forbidden, NotFound
+    from payments.ids import int_id
     from payments.models import Tier
 
-    event = Event.objects.filter(pk=event_id, user=user).first() if str(event_id).isdigit() else None
+    event = Event.objects.filter(pk=pk, user=user).first() if (pk := int_id(event_id)) else None
     if event is None:
         raise NotFound("No such event.", field="eventId")
-    tier = Tier.objects.filter(pk=tier_id, active=True).first() if str(tier_id).isdigit() else None
+    tier = Tier.objects.filter(pk=tier_pk, active=True).first() if (tier_pk := int_id(tier_id)) else None
     if tier is None:
         raise NotFound("No such tier.", field="tierId")
     if payments_enabled():

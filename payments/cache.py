@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.db.models.signals import post_delete, post_migrate, post_save
 
+from payments.ids import int_id
 from payments.models import Price, Tier
 from payments.selectors import active_prices, tier_list
 
@@ -73,9 +74,10 @@ def catalog_tiers() -> list[Tier]:
 
 def catalog_tier(tier_id) -> Tier | None:
     """An active tier by id (None for an unknown, inactive or malformed id)."""
-    if not str(tier_id).isdigit():
+    pk = int_id(tier_id)
+    if pk is None:
         return None
-    return next((tier for tier in catalog_tiers() if tier.pk == int(tier_id)), None)
+    return next((tier for tier in catalog_tiers() if tier.pk == pk), None)
 
 
 def invalidate_catalog(**kwargs) -> None:

@@ -10,14 +10,11 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from payments.errors import InvalidInput
+from payments.ids import int_id
+from payments.ids import uuid_id as parse_uuid
 from payments.models import Invoice, Payment, Price, Refund, Subscription, Tier
 
 
-def parse_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def tier_list() -> QuerySet[Tier]:
@@ -57,9 +54,10 @@ def subscription_list_for_viewer(*, user) -> QuerySet[Subscription]:
 
 
 def subscription_get_for_viewer(*, user, subscription_id) -> Subscription | None:
-    if user is None or not user.is_authenticated or not str(subscription_id).isdigit():
+    pk = int_id(subscription_id)
+    if user is None or not user.is_authenticated or pk is None:
         return None
-    qs = Subscription.objects.filter(pk=subscription_id)
+    qs = Subscription.objects.filter(pk=pk)
     if not user.is_staff:
         qs = qs.filter(user=user)
     return qs.first()

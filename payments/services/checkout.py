@@ -13,6 +13,7 @@ from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidInput, PayableNotPayable
 from payments.live import publish_payment_change
+from payments.ids import int_id
 from payments.models import Payment, Price
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
@@ -61,7 +62,7 @@ def create_checkout_session(
     _check_redirect(success_url, "successUrl")
     _check_redirect(cancel_url, "cancelUrl")
     check_idempotency_key(idempotency_key)
-    price = Price.objects.select_related("tier").filter(pk=price_id).first() if str(price_id).isdigit() else None
+    price = Price.objects.select_related("tier").filter(pk=pk).first() if (pk := int_id(price_id)) else None
     if price is not None and price.is_recurring:
         session = start_subscription_checkout(
             user=user, price_id=price_id, success_url=success_url, cancel_url=cancel_url, idempotency_key=idempotency_key

@@ -30,6 +30,7 @@ from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidInput, PaymentsError
 from payments.money import format_amount
+from payments.ids import int_id
 from payments.models import Payment, PaymentStatus, Price, Refund, Subscription, Tier, WebhookEvent
 from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
 from payments.services.payments import apply_payment_intent
@@ -418,9 +419,9 @@ def import_stripe_price(stripe_price_id: str) -> Price | None:
     price = None
     if tier is not None:
         named_id = data.metadata.get("price_id", "")
-        rows = {p.pk: p for p in Price.objects.select_related("tier").filter(pk=int(named_id))} if named_id.isdigit() else {}
+        rows = {p.pk: p for p in Price.objects.select_related("tier").filter(pk=int_id(named_id))} if int_id(named_id) else {}
         price = _pull_link_or_create_price(data, rows, {data.product: tier}, report)
-        named = rows.get(int(named_id)) if named_id.isdigit() else None
+        named = rows.get(int_id(named_id))
         if price is None and named is not None and named.tier_id == tier.pk and named.stripe_price_id:
             # A Stripe Price that the row's newer one replaced: subscriptions keep the old
             # price at Stripe, and what they are for is that row (its tier).
@@ -449,7 +450,7 @@ def _pull_link_or_create_tier(
 ) -> Tier | None:
     subject = f"product {product.id} ({product.name})"
     tier_id = product.metadata.get("tier_id", "")
-    named = tiers.get(int(tier_id)) if tier_id.isdigit() else None
+    named = tiers.get(int_id(tier_id))
     if named is not None and product.metadata.get("slug", named.slug) != named.slug:
         named = None  # another database's tier of that id: not ours
     if named is not None:
@@ -487,7 +488,7 @@ def _pull_link_or_create_price(
 ) -> Price | None:
     subject = f"stripe price {data.id}"
     price_id = data.metadata.get("price_id", "")
-    named = rows.get(int(price_id)) if price_id.isdigit() else None
+    named = rows.get(int_id(price_id))
     tier = by_product.get(data.product or "")
     if named is not None and tier is not None and named.tier_id == tier.pk:
         if named.stripe_price_id:

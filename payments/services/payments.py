@@ -21,6 +21,7 @@ from payments.errors import (
     WrongPriceType,
 )
 from payments.live import publish_payment_change
+from payments.ids import int_id
 from payments.models import Payment, PaymentStatus, Price
 from payments.models.payment import LIVE, OPEN
 from payments.selectors import parse_uuid, payment_get_for_viewer
@@ -51,7 +52,7 @@ class AmountMismatch(Exception):
 
 def price_for_payment(price_id: str) -> Price:
     """The ONE_TIME price a payment is for, or the typed error a client gets."""
-    price = Price.objects.select_related("tier").filter(pk=price_id).first() if str(price_id).isdigit() else None
+    price = Price.objects.select_related("tier").filter(pk=pk).first() if (pk := int_id(price_id)) else None
     if price is None:
         raise NotFound("No such price.", field="priceId")
     if not (price.active and price.tier.active):

@@ -24,6 +24,8 @@ from payments.errors import (
     RefundExceedsRemaining,
 )
 from payments.live import publish_payment_change, publish_refund_change
+from payments.ids import int_id
+from payments.money import amount_problem
 from payments.models import Payment, PaymentStatus, Refund
 from payments.selectors import payment_get_for_viewer
 from payments.services import fulfilment, ledger
@@ -83,6 +85,8 @@ def refund_payment(
         raise Forbidden("You may not refund this payment.")
     if amount is not None and amount <= 0:
         raise InvalidInput("amount must be positive.", field="amount")
+    if amount is not None and (problem := amount_problem(amount, payment.currency)):
+        raise InvalidInput(problem, field="amount")
     if reason is not None and reason not in Refund.Reason.values:
         raise InvalidInput("Unknown refund reason.", field="reason")
     if len(description) > MAX_DESCRIPTION:
@@ -272,10 +276,10 @@ def apply_refund(*, data: gateway.RefundData) -> Refund | None:
             logger.info("refund %s is for a PaymentIntent that is not ours; ignored", data.id)
             return None
         refund = payment.refunds.filter(stripe_refund_id=data.id).first()
-        if refund is None and str(data.metadata.get("refund_id", "")).isdigit():
+        if refund is None and int_id(data.metadata.get("refund_id")):
             # Ours, first heard of from Stripe: still PENDING, or FAILED by us
             # after an answer we took as a refusal. Either way Stripe's word wins.
-            refund = payment.refunds.filter(pk=int(data.metadata["refund_id"]), stripe_refund_id__isnull=True).first()
+            refund = payment.refunds.filter(pk=int_id(data.metadata["refund_id"]), stripe_refund_id__isnull=True).first()
         # New to host apps until Stripe has it: made in the Dashboard, or our reservation just sent.
         previous = refund.status if refund is not None and refund.stripe_refund_id else None
         first_word = refund is not None and refund.stripe_refund_id is None

@@ -45,6 +45,7 @@ from payments.errors import (
     WrongPriceType,
 )
 from payments.live import publish_entitlement_change
+from payments.ids import int_id
 from payments.models import (
     Customer,
     Invoice,
@@ -84,7 +85,7 @@ def _ts(value: int | None) -> datetime | None:
 
 
 def _recurring_price(price_id: str) -> Price:
-    price = Price.objects.select_related("tier").filter(pk=price_id).first() if str(price_id).isdigit() else None
+    price = Price.objects.select_related("tier").filter(pk=pk).first() if (pk := int_id(price_id)) else None
     if price is None:
         raise NotFound("No such price.", field="priceId")
     if not (price.active and price.tier.active):
@@ -407,8 +408,8 @@ def refresh_subscription(*, subscription: Subscription) -> Subscription:
 def _locked_subscription(data: gateway.SubscriptionData, customer: Customer | None) -> Subscription | None:
     qs = Subscription.objects.select_for_update()
     subscription = qs.filter(stripe_subscription_id=data.id).first()
-    if subscription is None and str(data.metadata.get("subscription_id", "")).isdigit():
-        subscription = qs.filter(pk=int(data.metadata["subscription_id"]), stripe_subscription_id__isnull=True).first()
+    if subscription is None and int_id(data.metadata.get("subscription_id")):
+        subscription = qs.filter(pk=int_id(data.metadata["subscription_id"]), stripe_subscription_id__isnull=True).first()
     if subscription is not None:
         return subscription
     # Made elsewhere (the Stripe Dashboard, a Checkout page): adopted when its customer is ours.
@@ -651,7 +652,7 @@ class SubscriptionPayable(PayableAdapter):
     type = SUBSCRIPTION_PAYABLE
 
     def get(self, payable_id: str) -> Subscription | None:
-        return Subscription.objects.filter(pk=payable_id).first() if str(payable_id).isdigit() else None
+        return Subscription.objects.filter(pk=pk).first() if (pk := int_id(payable_id)) else None
 
     def owner_id(self, obj: Subscription) -> int:
         return obj.user_id
