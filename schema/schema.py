@@ -16,6 +16,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from payments.errors import PaymentsError
 from schema.errors import ErrorCode
+from schema.inputs import RefuseNul
 from schema.limits import limit_extensions
 from schema.mutations import Mutation
 from schema.queries import Query
@@ -48,6 +49,7 @@ def build_schema(debug: bool) -> strawberry.Schema:
             # bounded: a flood of distinct queries cannot grow memory).
             lambda: ParserCache(maxsize=QUERY_CACHE_SIZE),
             lambda: ValidationCache(maxsize=QUERY_CACHE_SIZE),
+            RefuseNul,
             DjangoOptimizerExtension,
             lambda: MaskErrors(should_mask_error=_should_mask),
         ],
