@@ -27,6 +27,20 @@ def decimals(currency: str) -> int:
     return 2
 
 
+def amount_problem(amount: int, currency: str) -> str | None:
+    """Why Stripe would refuse ``amount`` (minor units) of ``currency``, or None.
+
+    Three-decimal currencies: card amounts must be a multiple of 10 (the last
+    digit 0), https://docs.stripe.com/currencies#three-decimal. Zero-decimal
+    ones count whole units already (500 is ¥500), so any whole amount is one;
+    a non-integer (a float or Decimal from a form or a file) is refused."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        return f"{currency.upper()} amounts are whole numbers of the currency's smallest unit."
+    if decimals(currency) == 3 and amount % 10:
+        return f"{currency.upper()} amounts must end in 0 (Stripe takes three-decimal currencies in steps of 10)."
+    return None
+
+
 def format_amount(amount: int, currency: str) -> str:
     """``format_amount(999, "eur") == "€9.99"``, ``format_amount(500, "jpy") == "¥500"``,
     ``format_amount(1500, "kwd") == "1.500 KWD"``."""

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from payments.money import format_amount
+from payments.money import amount_problem, format_amount
 
 
 class Tier(models.Model):
@@ -60,6 +61,13 @@ class Price(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tier} {self.display}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.unit_amount is not None and self.currency:
+            problem = amount_problem(self.unit_amount, self.currency)
+            if problem:
+                raise ValidationError({"unit_amount": problem})
 
     @property
     def is_recurring(self) -> bool:
