@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# make run PORT=8100: the server, the emulator's webhook URL and the redirect origins follow it.
+PORT ?= 8000
+export PORT
 
 .PHONY: run test schema emulator-pay clean bench bench-smoke
 
@@ -12,11 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-## run: set up, migrate, seed the demo catalog, serve HTTP + WebSocket (Daphne) on 127.0.0.1:8000
+## run: set up, migrate, seed the demo catalog, serve HTTP + WebSocket (Daphne) on 127.0.0.1:$(PORT)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: set up and run the whole suite (SQLite; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(STAMP)

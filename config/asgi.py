@@ -1,9 +1,12 @@
 """ASGI entry point (Daphne): Django for HTTP, Strawberry's consumer for
 GraphQL over WebSocket at /graphql/, the viewer from the session cookie.
 
-WebSockets: a handshake whose Origin is not one of ALLOWED_HOSTS is refused
-(AllowedHostsOriginValidator), and so is a cross-origin one from an origin not
-in CSRF_TRUSTED_ORIGINS (the consumer). The consumer (schema/limits.py) closes a
+WebSockets: a browser's handshake (it always sends Origin) whose Origin is
+neither one of ALLOWED_HOSTS nor one of CSRF_TRUSTED_ORIGINS (which include
+CORS_ALLOWED_ORIGINS) is refused, and the consumer refuses a cross-origin one
+from an origin not trusted; a handshake without Origin is not a browser's
+(Node, SSR, a script: no ambient cookies to abuse) and is accepted, then
+authenticated like any other. The consumer (schema/limits.py) closes a
 connection that sends no connection_init within
 GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS (4408) and answers the subscribe after
 GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION concurrent ones with an error; both are
@@ -26,7 +29,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
 from config.concurrency import RequestWorkers  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
@@ -36,10 +39,22 @@ from schema.ws_sessions import GraphQLConsumer  # noqa: E402
 
 enforce_production_settings()
 
+
+class BrowserOriginValidator(OriginValidator):
+    """Channels' check of the Origin header against ALLOWED_HOSTS and the
+    trusted origins (read per handshake), for browsers only: no Origin, no check."""
+
+    def __init__(self, application):
+        super().__init__(application, allowed_origins=())
+
+    def valid_origin(self, parsed_origin):
+        self.allowed_origins = [*settings.ALLOWED_HOSTS, *settings.CSRF_TRUSTED_ORIGINS]
+        return parsed_origin is None or self.validate_origin(parsed_origin)
+
 application = ProtocolTypeRouter(
     {
         "http": RequestWorkers(django_asgi_app, settings.HTTP_MAX_CONCURRENT_REQUESTS),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": BrowserOriginValidator(
             AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", GraphQLConsumer.as_asgi(schema=schema))]))
         ),
     }

@@ -51,7 +51,29 @@ def _env_str(name: str, default: str = "") -> str:
 SECRET_KEY = _env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = _env_bool("DEBUG", True)
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
-CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", [])
+# The port this server is reached on (`make run PORT=8100`): the emulator's
+# webhook URL and the Checkout redirect origins follow it unless set.
+PORT = int(_env_str("PORT", "8000"))
+
+# A front end on another origin (a Vite dev server, app.example.com): CORS with
+# credentials for /graphql/ (django-cors-headers), and the same origins are
+# trusted for cookie-authenticated POSTs (CSRF) and WebSocket handshakes.
+CORS_ALLOWED_ORIGINS = _env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/graphql/?$"
+CSRF_TRUSTED_ORIGINS = list(dict.fromkeys(_env_list("CSRF_TRUSTED_ORIGINS", []) + CORS_ALLOWED_ORIGINS))
+
+
+def _env_samesite(name: str) -> str:
+    value = _env_str(name, "Lax")
+    if value not in {"Lax", "Strict", "None"}:
+        raise ValueError(f"{name} must be Lax, Strict or None, got {value!r}")
+    return value
+
+
+# "None" (with HTTPS) for a front end on another *site*; Lax suits the same site.
+SESSION_COOKIE_SAMESITE = _env_samesite("SESSION_COOKIE_SAMESITE")
+CSRF_COOKIE_SAMESITE = _env_samesite("CSRF_COOKIE_SAMESITE")
 
 INSTALLED_APPS = [
     "daphne",
@@ -61,6 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "strawberry_django",
     "payments",
     "events",
@@ -68,6 +91,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",  # first: answers preflights before anything refuses them
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,7 +177,7 @@ STRIPE_EMULATOR_DB = _env_str(
     "STRIPE_EMULATOR_DB", str(BASE_DIR / "var" / "stripe-emulator.sqlite3")
 )
 STRIPE_EMULATOR_WEBHOOK_URL = _env_str(
-    "STRIPE_EMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/api/payments/webhook/"
+    "STRIPE_EMULATOR_WEBHOOK_URL", f"http://127.0.0.1:{PORT}/api/payments/webhook/"
 )
 
 PAYMENTS_ENABLED = _env_bool("PAYMENTS_ENABLED", True)
@@ -166,7 +190,9 @@ PAYMENTS_WEBHOOK_MAX_BYTES = int(_env_str("PAYMENTS_WEBHOOK_MAX_BYTES", str(512 
 # Where createCheckoutSession may send the customer back (successUrl/cancelUrl
 # must be on one of these origins: no open redirects).
 PAYMENTS_REDIRECT_ORIGINS = _env_list(
-    "PAYMENTS_REDIRECT_ORIGINS", ["http://localhost:3000", "http://127.0.0.1:8000", "http://localhost:8000"]
+    "PAYMENTS_REDIRECT_ORIGINS",
+    ["http://localhost:3000", "http://localhost:5173", f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}",
+     *CORS_ALLOWED_ORIGINS],
 )
 
 # ------------------------------------------------------ admin notifications

@@ -337,10 +337,10 @@ async def _handshake(headers, *, cookie: str | None = None):
         pytest.param(b"http://127.0.0.1:8000", b"127.0.0.1:8000", [], True, id="same-origin-with-port"),
         pytest.param(b"https://evil.example", b"localhost", [], False, id="origin-not-in-ALLOWED_HOSTS"),
         pytest.param(b"null", b"localhost", [], False, id="opaque-origin"),
-        pytest.param(None, b"localhost", [], False, id="no-origin"),
+        pytest.param(None, b"localhost", [], True, id="no-origin-not-a-browser"),
         pytest.param(b"http://localhost:3000", b"127.0.0.1:8000", [], False, id="allowed-host-other-origin-untrusted"),
         pytest.param(b"http://localhost:3000", b"127.0.0.1:8000", ["http://localhost:3000"], True, id="front-end-in-CSRF_TRUSTED_ORIGINS"),
-        pytest.param(b"https://evil.example", b"localhost", ["https://evil.example"], False, id="trusted-but-not-an-allowed-host"),
+        pytest.param(b"https://app.example", b"localhost", ["https://app.example"], True, id="trusted-front-end-on-another-host"),
     ],
 )
 def test_websocket_handshake_origins(settings, origin, host, trusted, accepted):
