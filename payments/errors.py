@@ -133,3 +133,14 @@ class InvalidWebhook(Exception):
 
 class MalformedStripeObject(Exception):
     """A Stripe object (an event's data, an API answer) without the shape we read."""
+
+
+class SecurityAlarm(Exception):
+    """A validly signed Stripe object about one of our payments that disagrees with
+    it (an amount or currency we never asked for): nothing is applied, the event
+    is recorded as failed with this reason and the admins are told (once per event)."""
+
+    def __init__(self, reason: str, *, payment_id) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.payment_id = payment_id

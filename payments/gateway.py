@@ -15,6 +15,7 @@ import functools
 import json
 import re
 import time
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,6 +188,20 @@ def refund_from_dict(obj: Mapping[str, Any]) -> RefundData:
         balance_transaction=_id(obj.get("balance_transaction")),
         failure_balance_transaction=_id(obj.get("failure_balance_transaction")),
     )
+
+
+def _literal_values(annotation: Any) -> frozenset[str]:
+    """The strings of the Literal(s) in a stripe-python annotation such as
+    ``Union[Literal["a", "b"], str]`` (the ``str`` is how it says "or a newer one")."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return frozenset(typing.get_args(annotation))
+    return frozenset().union(*(_literal_values(arg) for arg in typing.get_args(annotation)))
+
+
+# Every balance transaction type of the installed stripe-python (the pinned API
+# version's), read from its typed class rather than written out here.
+STRIPE_VERSION: str = stripe.VERSION
+BALANCE_TRANSACTION_TYPES: frozenset[str] = _literal_values(stripe.BalanceTransaction.__annotations__["type"])
 
 
 @_strict

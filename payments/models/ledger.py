@@ -7,15 +7,23 @@ class Transaction(models.Model):
     the sum of net per currency reconciles with the Stripe balance."""
 
     class Type(models.TextChoices):
+        """What the movement is to us; ``stripe_type`` keeps Stripe's own word
+        (``services.ledger.KINDS`` maps one to the other)."""
+
         CHARGE = "charge"
         REFUND = "refund"
         REFUND_FAILURE = "refund_failure"
+        OTHER = "other"  # a type Stripe documents (adjustment, dispute, fee, ...) that is not a charge or refund
+        UNKNOWN = "unknown"  # a type the installed stripe-python does not know (a newer API version's)
 
     payment = models.ForeignKey("payments.Payment", on_delete=models.PROTECT, related_name="transactions")
     refund = models.ForeignKey(
         "payments.Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
     )
     type = models.CharField(max_length=32, choices=Type.choices)
+    stripe_type = models.CharField(
+        max_length=64, blank=True, default="", help_text="Stripe's balance transaction type, as Stripe said it."
+    )
     currency = models.CharField(max_length=3)
     gross = models.BigIntegerField(help_text="Signed, minor units: negative for money going out.")
     fee = models.BigIntegerField()

@@ -12,6 +12,10 @@ class Notification(models.Model):
     and the command, or two runs of the command) never both send it; a row left
     SENDING by a crash mid-send is sendable again once its claim is stale."""
 
+    class Kind(models.TextChoices):
+        SALE = "sale"
+        ALARM = "alarm"  # a signed event that disagrees with our payment (see webhooks.processing)
+
     class Channel(models.TextChoices):
         EMAIL = "email"
         SMS = "sms"
@@ -22,7 +26,13 @@ class Notification(models.Model):
         SENT = "sent"
         FAILED = "failed"
 
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SALE)
     payment = models.ForeignKey("payments.Payment", on_delete=models.PROTECT, related_name="notifications")
+    webhook_event = models.ForeignKey(
+        "payments.WebhookEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="notifications",
+        help_text="The event an alarm is about.",
+    )
+    message = models.TextField(blank=True, default="", help_text="An alarm's text (a sale's is made when sent).")
     channel = models.CharField(max_length=8, choices=Channel.choices)
     recipient = models.CharField(max_length=255)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
@@ -35,8 +45,16 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["payment", "channel", "recipient"], name="notification_once_per_recipient")
+            models.UniqueConstraint(
+                fields=["payment", "channel", "recipient"], condition=models.Q(kind="sale"),
+                name="notification_once_per_recipient",
+            ),
+            # Once per event, however often it is delivered or replayed.
+            models.UniqueConstraint(
+                fields=["webhook_event", "channel", "recipient"], condition=models.Q(kind="alarm"),
+                name="alarm_once_per_event_recipient",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.recipient} about payment {self.payment_id}: {self.status}"
+        return f"{self.kind} {self.channel} to {self.recipient} about payment {self.payment_id}: {self.status}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -10,6 +11,8 @@ from django.db.models.functions import TruncDate
 
 from payments import gateway
 from payments.models import Payment, Refund, Transaction
+
+logger = logging.getLogger(__name__)
 
 
 def record_balance_transaction(
@@ -31,17 +34,42 @@ def record_charge(*, payment: Payment, charge_id: str) -> Transaction | None:
     return _store(payment=payment, refund=None, txn=txn) if txn else None
 
 
+# Stripe's balance transaction types that are a charge or a refund to us: a card
+# payment is "charge", other methods' are "payment" (and their refunds
+# "payment_refund", a failed one of those "payment_failure_refund").
+_KINDS = {
+    "charge": Transaction.Type.CHARGE,
+    "payment": Transaction.Type.CHARGE,
+    "refund": Transaction.Type.REFUND,
+    "payment_refund": Transaction.Type.REFUND,
+    "refund_failure": Transaction.Type.REFUND_FAILURE,
+    "payment_failure_refund": Transaction.Type.REFUND_FAILURE,
+}
+assert set(_KINDS) <= gateway.BALANCE_TRANSACTION_TYPES, set(_KINDS) - gateway.BALANCE_TRANSACTION_TYPES
+# Every type of the pinned API version (read from stripe-python's typed class) has a kind.
+KINDS: dict[str, str] = {kind: _KINDS.get(kind, Transaction.Type.OTHER) for kind in gateway.BALANCE_TRANSACTION_TYPES}
+
+
+def kind_of(stripe_type: str) -> str:
+    """Our Transaction.Type for a Stripe balance transaction type; one newer than
+    the installed stripe-python is UNKNOWN (recorded with its amounts, never refused)."""
+    return KINDS.get(stripe_type, Transaction.Type.UNKNOWN)
+
+
 def _store(*, payment: Payment, refund: Refund | None, txn: gateway.BalanceTransactionData) -> Transaction:
-    kind = {"charge": Transaction.Type.CHARGE, "payment": Transaction.Type.CHARGE,
-            "refund": Transaction.Type.REFUND, "refund_failure": Transaction.Type.REFUND_FAILURE}.get(txn.type)
-    if kind is None:
-        raise ValueError(f"unexpected balance transaction type {txn.type!r} ({txn.id})")
+    kind = kind_of(txn.type)
+    if kind == Transaction.Type.UNKNOWN:
+        logger.warning(
+            "balance transaction %s has type %r, unknown to stripe-python %s: recorded as unknown (gross %s, fee %s,"
+            " net %s %s)", txn.id, txn.type, gateway.STRIPE_VERSION, txn.amount, txn.fee, txn.net, txn.currency,
+        )
     row, _ = Transaction.objects.get_or_create(
         stripe_balance_transaction_id=txn.id,
         defaults={
             "payment": payment,
             "refund": refund,
             "type": kind,
+            "stripe_type": txn.type[:64],
             "currency": txn.currency,
             "gross": txn.amount,
             "fee": txn.fee,

@@ -25,6 +25,18 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 
 def notify_sale(payment: Payment) -> None:
     """Call in the transaction that records ``payment`` as SUCCEEDED (once per payment)."""
+    _notify(payment_id=payment.pk)
+
+
+def notify_alarm(*, payment_id, webhook_event_id: int, message: str) -> int:
+    """Tell the admins (every channel) that a signed event disagrees with a payment;
+    once per event, however often it comes. Call in a transaction: sent after
+    commit. Returns how many notifications were created (0: told already)."""
+    return _notify(payment_id=payment_id, kind=Notification.Kind.ALARM, webhook_event_id=webhook_event_id,
+                   message=message[:2000])
+
+
+def _notify(**fields) -> int:
     config = get_config()
     recipients = [(Notification.Channel.EMAIL, e) for e in config.notify_emails]
     recipients += [(Notification.Channel.SMS, p) for p in config.notify_phones]
@@ -32,11 +44,12 @@ def notify_sale(payment: Payment) -> None:
     for channel, recipient in recipients:
         try:
             with transaction.atomic():
-                created.append(Notification.objects.create(payment=payment, channel=channel, recipient=recipient).pk)
+                created.append(Notification.objects.create(channel=channel, recipient=recipient, **fields).pk)
         except IntegrityError:
             continue  # told already
     if created:
         transaction.on_commit(lambda: send_notifications(ids=created), robust=True)
+    return len(created)
 
 
 def send_notifications(*, ids: list[int] | None = None) -> dict[str, int]:
@@ -90,13 +103,16 @@ def _finish(pk: int, claim, **outcome) -> None:
         logger.warning("notification %s: its claim expired while it was being sent; outcome %s not recorded", pk, outcome)
 
 
-def _message(payment: Payment) -> str:
+def _message(notification: Notification) -> str:
+    if notification.kind == Notification.Kind.ALARM:
+        return f"SECURITY ALARM (payments): {notification.message}"
+    payment = notification.payment
     what = payment.tier.name if payment.tier else "a payment"
     return f"Sale: {what} for {format_amount(payment.amount, payment.currency)} by {payment.user.get_username()} (payment {payment.pk})"
 
 
 def _deliver(notification: Notification) -> None:
-    text = _message(notification.payment)
+    text = _message(notification)
     if notification.channel == Notification.Channel.EMAIL:
         send_mail(
             subject=text[:78], message=text, from_email=None, recipient_list=[notification.recipient],

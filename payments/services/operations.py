@@ -28,7 +28,7 @@ from django.utils.text import slugify
 
 from payments import gateway
 from payments.conf import get_config
-from payments.errors import InvalidInput, PaymentsError
+from payments.errors import InvalidInput, PaymentsError, SecurityAlarm
 from payments.money import format_amount
 from payments.ids import int_id
 from payments.models import Payment, PaymentStatus, Price, Refund, Subscription, Tier, WebhookEvent
@@ -751,6 +751,9 @@ def replay_events(
 
         def step(record=record, subject=subject) -> None:
             outcome = processing.process_event(gateway.event_from_dict(record.payload))
+            if outcome == "alarm":  # recorded as failed again (the admins were told the first time)
+                record.refresh_from_db(fields=["last_error"])
+                raise SecurityAlarm(record.last_error, payment_id=None)
             report.add("event.replayed", subject, outcome)
 
         _guarded(report, subject, step)

@@ -18,11 +18,12 @@ from payments.errors import (
     PayableNotPayable,
     PriceInactive,
     ProviderError,
+    SecurityAlarm,
     WrongPriceType,
 )
 from payments.live import publish_payment_change
 from payments.ids import int_id
-from payments.models import Payment, PaymentStatus, Price
+from payments.models import Customer, Payment, PaymentStatus, Price
 from payments.models.payment import LIVE, OPEN
 from payments.selectors import parse_uuid, payment_get_for_viewer
 from payments.services import fulfilment, ledger, notifications, refunds
@@ -46,8 +47,8 @@ class PaymentIntentResult:
     publishable_key: str
 
 
-class AmountMismatch(Exception):
-    """Stripe reports a succeeded amount other than the one we asked for."""
+class AmountMismatch(SecurityAlarm):
+    """Stripe reports our PaymentIntent with an amount or currency other than the one we asked for."""
 
 
 def price_for_payment(price_id: str) -> Price:
@@ -247,18 +248,57 @@ def _with_intent(payment: Payment) -> PaymentIntentResult:
 
 
 def _lock_payment_for_intent(intent: gateway.PaymentIntentData) -> Payment | None:
+    """Our Payment for ``intent``, locked: the one that stored its id, or (only for
+    a Checkout payment whose intent we do not know yet) the one its metadata names
+    when Stripe confirms it (``_foreign_reason``). An intent that names one of our
+    payments but is not its own is logged at WARNING and ignored: anyone who can
+    make a PaymentIntent on the account can write our payment's id in its metadata."""
     # The tier comes with the lock: fulfilling reads it.
     qs = Payment.objects.select_for_update(of=("self",)).select_related("tier")
     payment = qs.filter(stripe_payment_intent_id=intent.id).first()
+    if payment is not None:
+        return payment
+    payment_id = parse_uuid(intent.metadata.get("payment_id", ""))
+    if payment_id is None:
+        return None
+    # Locked by its id: a request storing this intent's id right now holds the
+    # lock; once it commits, the stored id is read here.
+    payment = qs.filter(pk=payment_id).first()
     if payment is None:
-        # The webhook can overtake the request that stores the intent's id.
-        payment_id = parse_uuid(intent.metadata.get("payment_id", ""))
-        if payment_id is None:
-            return None
-        payment = qs.filter(pk=payment_id, stripe_payment_intent_id__isnull=True).first()
-        if payment is not None:
-            payment.stripe_payment_intent_id = intent.id
+        logger.warning("PaymentIntent %s names payment %s, which does not exist; ignored", intent.id, payment_id)
+        return None
+    if payment.stripe_payment_intent_id == intent.id:
+        return payment
+    reason = _foreign_reason(payment, intent)
+    if reason:
+        logger.warning(
+            "PaymentIntent %s (%s, %s %s, customer %s) names payment %s in its metadata but is not its intent: %s;"
+            " ignored", intent.id, intent.status, intent.amount, intent.currency, intent.customer, payment.pk, reason,
+        )
+        return None
+    payment.stripe_payment_intent_id = intent.id
     return payment
+
+
+def _foreign_reason(payment: Payment, intent: gateway.PaymentIntentData) -> str:
+    """Why ``intent`` is not ``payment``'s ("" when it is). Ours by metadata only for
+    a Checkout payment whose intent we do not know yet, made for its customer,
+    amount and currency, and that Stripe says its Checkout session made. (A
+    createPaymentIntent payment stores its intent's id before the client secret
+    leaves us, so no one can pay an intent of ours whose id we do not have.)"""
+    if payment.stripe_payment_intent_id:
+        return f"the payment's intent is {payment.stripe_payment_intent_id}"
+    if payment.flow != Payment.Flow.CHECKOUT or not payment.stripe_checkout_session_id:
+        return "we never created it (the payment's own intent is stored before it can be paid)"
+    customer = Customer.objects.filter(user_id=payment.user_id).values_list("stripe_customer_id", flat=True).first()
+    if not customer or intent.customer != customer:
+        return f"its customer is not the payment's ({customer})"
+    if (intent.amount, intent.currency) != (payment.amount, payment.currency):
+        return f"it is not for the payment's {payment.amount} {payment.currency}"
+    session = gateway.retrieve_checkout_session(payment.stripe_checkout_session_id)
+    if session.payment_intent != intent.id:
+        return f"the payment's Checkout session {session.id} has intent {session.payment_intent}"
+    return ""
 
 
 def apply_payment_intent(
@@ -281,10 +321,12 @@ def apply_payment_intent(
             intent.status, snapshot_at=snapshot_at, failure_code=intent.failure_code
         ):
             intent, authoritative = gateway.retrieve_payment_intent(intent.id), True
-        if intent.status == "succeeded" and (intent.amount, intent.currency) != (payment.amount, payment.currency):
+        if (intent.amount, intent.currency) != (payment.amount, payment.currency):
+            # Our own intent (its id is the one we stored), for an amount we never asked for.
             raise AmountMismatch(
-                f"PaymentIntent {intent.id} succeeded for {intent.amount} {intent.currency}, "
-                f"payment {payment.pk} expects {payment.amount} {payment.currency}"
+                f"PaymentIntent {intent.id} ({intent.status}) is for {intent.amount} {intent.currency}, "
+                f"payment {payment.pk} expects {payment.amount} {payment.currency}",
+                payment_id=payment.pk,
             )
         previous = payment.status
         changed = payment.apply_intent_status(

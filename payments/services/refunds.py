@@ -22,6 +22,7 @@ from payments.errors import (
     ProviderError,
     ProviderUnavailable,
     RefundExceedsRemaining,
+    SecurityAlarm,
 )
 from payments.live import publish_payment_change, publish_refund_change
 from payments.ids import int_id
@@ -271,15 +272,39 @@ def apply_refund(*, data: gateway.RefundData) -> Refund | None:
     """Apply a Stripe Refund (API answer or event) to our ledger, in one transaction
     with the Payment row locked. A refund made in the Dashboard is adopted."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().filter(stripe_payment_intent_id=data.payment_intent).first()
+        payment = (
+            Payment.objects.select_for_update().filter(stripe_payment_intent_id=data.payment_intent).first()
+            if data.payment_intent else None
+        )
         if payment is None:
-            logger.info("refund %s is for a PaymentIntent that is not ours; ignored", data.id)
+            if data.metadata.get("payment_id") or data.metadata.get("refund_id"):
+                logger.warning(
+                    "refund %s (PaymentIntent %s) names our payment %s / refund %s in its metadata, but its"
+                    " PaymentIntent is not that of any payment of ours; ignored",
+                    data.id, data.payment_intent, data.metadata.get("payment_id"), data.metadata.get("refund_id"),
+                )
+            else:
+                logger.info("refund %s is for a PaymentIntent that is not ours; ignored", data.id)
             return None
+        if data.currency != payment.currency:
+            raise SecurityAlarm(
+                f"refund {data.id} of PaymentIntent {data.payment_intent} is in {data.currency}, "
+                f"payment {payment.pk} was paid in {payment.currency}", payment_id=payment.pk,
+            )
         refund = payment.refunds.filter(stripe_refund_id=data.id).first()
         if refund is None and int_id(data.metadata.get("refund_id")):
             # Ours, first heard of from Stripe: still PENDING, or FAILED by us
-            # after an answer we took as a refusal. Either way Stripe's word wins.
-            refund = payment.refunds.filter(pk=int_id(data.metadata["refund_id"]), stripe_refund_id__isnull=True).first()
+            # after an answer we took as a refusal. Either way Stripe's word wins,
+            # if it is the refund we asked for (its amount); else it is a refund
+            # of our payment made elsewhere, adopted as such below.
+            named = payment.refunds.filter(pk=int_id(data.metadata["refund_id"]), stripe_refund_id__isnull=True).first()
+            if named is not None and named.amount != data.amount:
+                logger.warning(
+                    "refund %s names our refund %s in its metadata but is for %s, not %s: not linked to it",
+                    data.id, named.pk, data.amount, named.amount,
+                )
+                named = None
+            refund = named
         # New to host apps until Stripe has it: made in the Dashboard, or our reservation just sent.
         previous = refund.status if refund is not None and refund.stripe_refund_id else None
         first_word = refund is not None and refund.stripe_refund_id is None

@@ -409,7 +409,16 @@ def _locked_subscription(data: gateway.SubscriptionData, customer: Customer | No
     qs = Subscription.objects.select_for_update()
     subscription = qs.filter(stripe_subscription_id=data.id).first()
     if subscription is None and int_id(data.metadata.get("subscription_id")):
-        subscription = qs.filter(pk=int_id(data.metadata["subscription_id"]), stripe_subscription_id__isnull=True).first()
+        named = qs.filter(pk=int_id(data.metadata["subscription_id"])).select_related("price").first()
+        reason = _foreign_subscription_reason(named, data, customer)
+        if reason:
+            # Anyone who can make a subscription on the account can write our row's id in its metadata.
+            logger.warning(
+                "subscription %s (customer %s, price %s) names our subscription %s in its metadata but %s; ignored",
+                data.id, data.customer, data.price, data.metadata["subscription_id"], reason,
+            )
+            return None
+        subscription = named
     if subscription is not None:
         return subscription
     # Made elsewhere (the Stripe Dashboard, a Checkout page): adopted when its customer is ours.
@@ -427,6 +436,22 @@ def _locked_subscription(data: gateway.SubscriptionData, customer: Customer | No
         stripe_subscription_id=data.id, defaults={"user_id": customer.user_id, "price": price, "tier": price.tier}
     )
     return qs.get(pk=subscription.pk)
+
+
+def _foreign_subscription_reason(
+    named: Subscription | None, data: gateway.SubscriptionData, customer: Customer | None
+) -> str:
+    """Why ``data`` is not the subscription we started as ``named`` ("" when it is):
+    only a row still waiting for its Stripe id, for its own customer and price."""
+    if named is None:
+        return "there is no such subscription"
+    if named.stripe_subscription_id:
+        return f"that one is {named.stripe_subscription_id}"
+    if customer is None or customer.user_id != named.user_id:
+        return "its customer is not that subscription's"
+    if not named.price.stripe_price_id or data.price != named.price.stripe_price_id:
+        return f"it is not on that subscription's price ({named.price.stripe_price_id})"
+    return ""
 
 
 def _price_for_stripe_price(stripe_price_id: str | None) -> Price | None:
@@ -583,6 +608,10 @@ def apply_invoice(*, data: gateway.InvoiceData, snapshot_at: int) -> Invoice | N
         subscription = (
             Subscription.objects.filter(stripe_subscription_id=data.subscription).first() if data.subscription else None
         )
+        reason = _foreign_invoice_reason(data, customer, subscription)
+        if reason:
+            logger.warning("invoice %s (customer %s) %s; ignored", data.id, data.customer, reason)
+            return None
         invoice = Invoice.objects.select_for_update().filter(stripe_invoice_id=data.id).first()
         if invoice is None:
             invoice, _ = Invoice.objects.get_or_create(
@@ -617,6 +646,27 @@ def apply_invoice(*, data: gateway.InvoiceData, snapshot_at: int) -> Invoice | N
             if invoice.status == Invoice.Status.PAID:
                 _refund_if_closed(linked)
         return invoice
+
+
+def _foreign_invoice_reason(data: gateway.InvoiceData, customer: Customer, subscription: Subscription | None) -> str:
+    """Why an invoice of our customer does not belong with the rows it points at
+    ("" when it does): another user's subscription, a stored invoice whose
+    PaymentIntent is another, or a PaymentIntent that is one of our other payments."""
+    if subscription is not None and subscription.user_id != customer.user_id:
+        return f"is for subscription {subscription.pk} of another user (its subscription {data.subscription})"
+    stored = Invoice.objects.filter(stripe_invoice_id=data.id).values_list("user_id", "stripe_payment_intent_id").first()
+    if stored is not None and stored[0] != customer.user_id:
+        return "was stored for another user"
+    if data.payment_intent:
+        if stored is not None and stored[1] and stored[1] != data.payment_intent:
+            return f"names PaymentIntent {data.payment_intent}, but its stored one is {stored[1]}"
+        payment = Payment.objects.filter(stripe_payment_intent_id=data.payment_intent).values_list(
+            "payable_type", "payable_id").first()
+        if payment is not None and (
+            payment[0] != SUBSCRIPTION_PAYABLE or (subscription is not None and payment[1] != str(subscription.pk))
+        ):
+            return f"names PaymentIntent {data.payment_intent}, which is one of our payments for something else"
+    return ""
 
 
 def _payment_for_invoice(*, invoice: Invoice, subscription: Subscription, payment_intent_id: str) -> None:

@@ -25,10 +25,11 @@ from django.db.models import F
 from django.utils import timezone as dj_timezone
 
 from payments.conf import get_config
-from payments.errors import MalformedStripeObject
+from payments.errors import MalformedStripeObject, SecurityAlarm
 from payments.gateway import WebhookEventData
 from payments.logging import intent_id_of_event
 from payments.models import Payment, WebhookEvent
+from payments.services.notifications import notify_alarm
 from payments.webhooks import checkout, invoice, payment_intent, refunds, subscription
 
 logger = logging.getLogger("payments.webhooks")
@@ -103,7 +104,9 @@ def _insert(event: WebhookEventData) -> int | None:
 
 def process_event(event: WebhookEventData, *, known: KnownEvent | None = None) -> str:
     """Returns the outcome: "processed", "ignored", "duplicate", "refused" (a live
-    event on a test key or the other way round: recorded, never applied); raises
+    event on a test key or the other way round: recorded, never applied), "alarm"
+    (a signed event disagreeing with our payment: recorded as failed, nothing
+    applied, the admins told), "invalid" (an object we cannot read); raises
     when the handler failed (after recording the traceback on the stored event).
 
     ``known``: what ``lookup_event`` answered for this event, if the caller asked already."""
@@ -140,6 +143,26 @@ def process_event(event: WebhookEventData, *, known: KnownEvent | None = None) -
                 return "duplicate"
             if handler is not None:
                 handler(event)
+    except SecurityAlarm as alarm:
+        # Signed by Stripe, about our payment, and wrong (an amount or currency we
+        # never asked for): everything the handler did is rolled back; the event
+        # is recorded as failed with the reason, the admins are told once per
+        # event, and the answer is 200: a retry brings the same signed data, and
+        # the alarm must not be lost in days of 5xx retries (see views.py).
+        with transaction.atomic():
+            WebhookEvent.objects.filter(pk=pk).update(
+                status=WebhookEvent.Status.FAILED, attempts=F("attempts") + 1, processed_at=dj_timezone.now(),
+                last_error=f"SECURITY ALARM ({type(alarm).__name__}): {alarm.reason}",
+            )
+            told = notify_alarm(
+                payment_id=alarm.payment_id, webhook_event_id=pk,
+                message=f"Stripe event {event.id} ({event.type}) was not applied: {alarm.reason}",
+            )
+        logger.error(
+            "SECURITY ALARM: webhook %s %s not applied: %s (admins %s)", event.id, event.type, alarm.reason,
+            f"notified on {told} channel(s)" if told else "told before",
+        )
+        return "alarm"
     except MalformedStripeObject:
         # Stripe's own data is not what we can read: retrying will not help, so
         # it is recorded (replayable once we can) and answered 400, not 500.

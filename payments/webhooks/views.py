@@ -47,7 +47,10 @@ def _log(started: float, outcome: str, *, event=None, known_payment: str | None 
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """Verify, store, process. 400: refused and nothing changed; 413: too large,
     not read; 500: stored, processing failed and recorded, Stripe retries; 200:
-    done (or done before). One log line per delivery, whatever the answer."""
+    done (or done before), and "alarm": a signed event that disagrees with our
+    payment, recorded as failed and told to the admins, answered 200 on purpose
+    (Stripe would retry a 4xx/5xx for three days with the same signed data, then
+    disable the endpoint for every event; the alarm is ours to raise, not Stripe's). One log line per delivery, whatever the answer."""
     started = time.monotonic()
     limit = get_config().webhook_max_bytes
     try:

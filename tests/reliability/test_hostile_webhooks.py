@@ -723,3 +723,213 @@ def test_a_literal_backslash_u0000_is_not_a_nul(endpoint):
     response = endpoint.post(body, valid_header(body))
     assert response.status_code == 200, response.content
     assert WebhookEvent.objects.filter(stripe_event_id=json.loads(body)["id"]).exists()
+
+
+# ------------------------------------ foreign objects naming our rows (issue 12.2)
+#
+# Validly signed events about objects we never created (anyone who can make them
+# on the Stripe account can write our ids in their metadata), made through the
+# real stripe library against the emulator and delivered as Stripe signs them:
+# for every payment state of both flows, a foreign PaymentIntent naming our
+# payment, paid; foreign refunds and charges naming our payment and refund;
+# foreign subscriptions and invoices naming or pointing at our rows. Each time:
+# no row of ours changed, every event is recorded and answered 200, a WARNING says so.
+
+from payments.models import Customer, Invoice, Notification, Refund, Subscription, Transaction  # noqa: E402
+from payments.services.catalog import price_ensure_at_stripe  # noqa: E402
+from payments.services.checkout import create_checkout_session  # noqa: E402
+from payments.services.customers import customer_get_or_create  # noqa: E402
+from payments.services.payments import create_payment_intent  # noqa: E402
+
+FOREIGN_STATES = [PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED, PaymentStatus.PROCESSING,
+                  PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatus.REFUNDED]
+OUR_MODELS = (Payment, Refund, Subscription, Invoice, Transaction, Notification)
+
+
+def _our_rows() -> dict:
+    return {model.__name__: sorted(map(str, model.objects.values_list())) for model in OUR_MODELS}
+
+
+def _our_payment(user, catalog, flow: str, status: str) -> Payment:
+    price = catalog["full_eur"]
+    if flow == "intent":
+        payment = create_payment_intent(user=user, price_id=str(price.pk)).payment
+    else:
+        payment = create_checkout_session(
+            user=user, price_id=str(price.pk), success_url="http://localhost:3000/paid",
+            cancel_url="http://localhost:3000/cart",
+        ).payment
+    Payment.objects.filter(pk=payment.pk).update(status=status)
+    return Payment.objects.get(pk=payment.pk)
+
+
+def _foreign_intent(emulator, *, customer: str | None, amount: int, currency: str, metadata: dict) -> str:
+    """A PaymentIntent made by someone else on the account (not by our code), paid."""
+    intent = gateway.create_payment_intent(
+        amount=amount, currency=currency, customer_id=customer, metadata=metadata, description="not ours",
+        idempotency_key=f"foreign-{uuid.uuid4()}",
+    )
+    assert emulator.pay(intent.id)["error"] is None
+    return intent.id
+
+
+def _deliver_all(deliver) -> list:
+    statuses = deliver()
+    assert statuses and all(code == 200 for _, code in statuses), statuses
+    STATS[("signed_foreign_objects", 200)] += len(statuses)
+    return statuses
+
+
+def _warned(caplog, needle: str) -> bool:
+    return any(r.levelno == logging.WARNING and needle in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("status", FOREIGN_STATES)
+@pytest.mark.parametrize("flow", ["intent", "checkout"])
+def test_a_foreign_intent_naming_our_payment_pays_nothing(emulator, deliver, user, catalog, caplog, flow, status):
+    """Same customer, amount and currency as the payment, its id in the metadata:
+    still not ours (not the id we stored; for Checkout, not the intent our
+    session made). The Checkout page stays payable and is paid once, by its own intent."""
+    payment = _our_payment(user, catalog, flow, status)
+    customer = customer_get_or_create(user=user).stripe_customer_id
+    deliver()
+    before = _our_rows()
+    with caplog.at_level(logging.WARNING):
+        foreign = _foreign_intent(emulator, customer=customer, amount=payment.amount, currency=payment.currency,
+                                  metadata={"payment_id": str(payment.pk), "user_id": str(user.pk)})
+        statuses = _deliver_all(deliver)
+    assert _our_rows() == before
+    assert WebhookEvent.objects.filter(stripe_event_id__in=[e for e, _ in statuses]).count() == len(statuses)
+    assert WebhookEvent.objects.filter(type="payment_intent.succeeded", payload__data__object__id=foreign).exists()
+    assert _warned(caplog, foreign), caplog.text
+    if flow == "checkout" and status == PaymentStatus.PENDING:  # positive control: the page still pays it
+        session = gateway.retrieve_checkout_session(payment.stripe_checkout_session_id)
+        assert session.status == "open"
+        assert emulator.complete_checkout(session.id)["error"] is None
+        _deliver_all(deliver)
+        payment.refresh_from_db()
+        assert payment.status == PaymentStatus.SUCCEEDED and payment.stripe_payment_intent_id != foreign
+
+
+@pytest.mark.parametrize(
+    "variant", ["other-amount", "other-currency", "other-customer", "no-customer"],
+)
+def test_a_foreign_intent_unlike_a_checkout_payment_is_not_linked(emulator, deliver, user, other_user, catalog, caplog,
+                                                                   variant):
+    payment = _our_payment(user, catalog, "checkout", PaymentStatus.PENDING)
+    customer = customer_get_or_create(user=user).stripe_customer_id
+    fields = {"customer": customer, "amount": payment.amount, "currency": payment.currency}
+    fields.update({
+        "other-amount": {"amount": payment.amount + 1}, "other-currency": {"currency": "usd"},
+        "other-customer": {"customer": customer_get_or_create(user=other_user).stripe_customer_id},
+        "no-customer": {"customer": None},
+    }[variant])
+    deliver()
+    before = _our_rows()
+    with caplog.at_level(logging.WARNING):
+        foreign = _foreign_intent(emulator, metadata={"payment_id": str(payment.pk)}, **fields)
+        _deliver_all(deliver)
+    assert _our_rows() == before
+    assert _warned(caplog, foreign)
+
+
+@pytest.fixture
+def paid(emulator, deliver, user, catalog) -> Payment:
+    payment = _our_payment(user, catalog, "intent", PaymentStatus.PENDING)
+    Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.PENDING)
+    emulator.pay(payment.stripe_payment_intent_id)
+    _deliver_all(deliver)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+    return payment
+
+
+def test_foreign_refunds_and_charges_naming_our_payment_and_refund_change_nothing(emulator, deliver, user, paid, caplog):
+    """A refund (refund.*, charge.refunded) of someone else's intent, with our
+    payment's and our pending refund's ids in its metadata."""
+    pending = Refund.objects.create(payment=paid, amount=500, currency=paid.currency, requested_by=user)
+    customer = customer_get_or_create(user=user).stripe_customer_id
+    foreign = _foreign_intent(emulator, customer=customer, amount=paid.amount, currency=paid.currency, metadata={})
+    deliver()
+    before = _our_rows()
+    with caplog.at_level(logging.WARNING):
+        gateway.create_refund(payment_intent_id=foreign, amount=500, reason=None,
+                              metadata={"payment_id": str(paid.pk), "refund_id": str(pending.pk)},
+                              idempotency_key=f"foreign-{uuid.uuid4()}")
+        statuses = _deliver_all(deliver)
+    assert {WebhookEvent.objects.get(stripe_event_id=e).type for e, _ in statuses} >= {"refund.created", "charge.refunded"}
+    assert _our_rows() == before
+    assert _warned(caplog, "names our payment")
+
+
+def test_a_refund_of_our_intent_naming_another_amount_than_our_pending_refund_is_not_it(emulator, deliver, user, paid,
+                                                                                         caplog):
+    """Made on our intent (real money back: adopted as a refund made elsewhere),
+    but it is not the pending refund its metadata names, which stays pending."""
+    pending = Refund.objects.create(payment=paid, amount=500, currency=paid.currency, requested_by=user)
+    with caplog.at_level(logging.WARNING):
+        emulator_refund = gateway.create_refund(
+            payment_intent_id=paid.stripe_payment_intent_id, amount=700, reason=None,
+            metadata={"refund_id": str(pending.pk)}, idempotency_key=f"foreign-{uuid.uuid4()}")
+        _deliver_all(deliver)
+    pending.refresh_from_db()
+    assert (pending.status, pending.stripe_refund_id) == (Refund.Status.PENDING, None)
+    assert Refund.objects.get(stripe_refund_id=emulator_refund.id).amount == 700
+    assert _warned(caplog, f"names our refund {pending.pk}")
+
+
+@pytest.mark.parametrize("whose", ["a-stranger", "another-user-of-ours"])
+def test_a_foreign_subscription_naming_our_pending_subscription_changes_nothing(
+    emulator, deliver, user, other_user, catalog, caplog, whose
+):
+    price = catalog["full_monthly"]
+    stripe_price = price_ensure_at_stripe(price=price)
+    customer_get_or_create(user=user)
+    ours = Subscription.objects.create(user=user, price=price, tier=price.tier)
+    if whose == "a-stranger":
+        customer = gateway.create_customer(email="x@example.com", name="x", metadata={},
+                                           idempotency_key=f"foreign-{uuid.uuid4()}").id
+    else:
+        customer = customer_get_or_create(user=other_user).stripe_customer_id
+    deliver()
+    before = _our_rows()
+    with caplog.at_level(logging.WARNING):
+        gateway.create_subscription(customer_id=customer, price_id=stripe_price,
+                                    metadata={"subscription_id": str(ours.pk)},
+                                    idempotency_key=f"foreign-{uuid.uuid4()}")
+        _deliver_all(deliver)
+    after = _our_rows()
+    ours.refresh_from_db()
+    assert ours.stripe_subscription_id is None
+    assert after["Subscription"] == before["Subscription"] and after["Payment"] == before["Payment"]
+    if whose == "a-stranger":
+        assert after == before
+    assert _warned(caplog, f"names our subscription {ours.pk}")
+
+
+def test_a_foreign_invoice_pointing_at_our_rows_changes_nothing(client, user, other_user, catalog, paid, caplog):
+    """Signed invoice events for our customer that point at another user's
+    subscription, or at one of our one-time payments as their PaymentIntent."""
+    price = catalog["full_monthly"]
+    theirs = Subscription.objects.create(user=other_user, price=price, tier=price.tier, stripe_subscription_id="sub_theirs")
+    customer = Customer.objects.get(user=user).stripe_customer_id
+    before = _our_rows()
+    cases = {
+        "another-users-subscription": {
+            "parent": {"subscription_details": {"subscription": theirs.stripe_subscription_id}},
+            "payments": {"data": [{"is_default": True, "payment": {"type": "payment_intent", "payment_intent": "pi_x"}}]},
+        },
+        "our-one-time-payment": {"payments": {"data": [{"is_default": True, "payment": {
+            "type": "payment_intent", "payment_intent": paid.stripe_payment_intent_id}}]}},
+    }
+    with caplog.at_level(logging.WARNING):
+        for name, fields in cases.items():
+            invoice = {"id": f"in_foreign_{name}", "object": "invoice", "customer": customer, "currency": "eur",
+                       "status": "paid", "amount_due": paid.amount, "amount_paid": paid.amount, "created": now(), **fields}
+            body = signed_event("invoice.paid", invoice)
+            response = Client().post(WEBHOOK_PATH, data=body, content_type="application/json",
+                                     HTTP_STRIPE_SIGNATURE=valid_header(body))
+            STATS[("signed_foreign_objects", response.status_code)] += 1
+            assert response.status_code == 200, response.content
+            assert _warned(caplog, f"invoice in_foreign_{name}"), caplog.text
+    assert _our_rows() == before

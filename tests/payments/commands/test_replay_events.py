@@ -27,7 +27,7 @@ def failed_payment_event(paid_undelivered, deliver):
 def test_replay_fails_while_the_cause_is_there_then_processes_once_fixed(failed_payment_event):
     payment, record = failed_payment_event
     ran = run("payments_replay_events", fails=True)
-    assert f"event {record.stripe_event_id} (payment_intent.succeeded): failed - AmountMismatch:" in ran.out
+    assert f"event {record.stripe_event_id} (payment_intent.succeeded): failed - SecurityAlarm: SECURITY ALARM (AmountMismatch):" in ran.out
     assert "failed=1" in ran.out and "Traceback" not in ran.out
     record.refresh_from_db()
     assert (record.status, record.attempts) == (WebhookEvent.Status.FAILED, 2)
