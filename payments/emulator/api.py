@@ -420,8 +420,8 @@ class Emulator:
             try:  # what Stripe refuses before the endpoint runs
                 check_params(route.params, params)
             except ParamsError as exc:
-                refuse = _parameter_unknown if exc.code == "parameter_unknown" else _parameter_missing
-                raise refuse(exc.param) from None
+                unknown = exc.code == "parameter_unknown"
+                raise (_parameter_unknown if unknown else _parameter_missing)(exc.param) from None
             found = getattr(self, route.handler)(tx, params, *path_args)
             return 200, self._expand(tx, found, params.get("expand") or [])
         except ApiError as exc:

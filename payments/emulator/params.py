@@ -29,15 +29,12 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import typing_extensions
-from stripe import _request_options
+from typing_extensions import is_typeddict
 from stripe._request_options import RequestOptions
 from stripe._stripe_object import UntypedStripeObject
 
 # Header-borne request options every params class inherits; not body parameters.
 _REQUEST_OPTIONS = frozenset(RequestOptions.__annotations__)
-# A TypedDict's __annotations__ hold its bases' too (RequestOptions'), each written
-# in its own module's names; StripeContext is imported there only under TYPE_CHECKING.
-_REQUEST_OPTIONS_NAMES = {**vars(_request_options), "StripeContext": Any}
 
 
 class ParamsError(Exception):
@@ -78,7 +75,7 @@ def _shape(hint: Any) -> _Shape:
         for arg in typing_extensions.get_args(hint):
             shape = shape | _shape(arg)
         return shape
-    if typing_extensions.is_typeddict(hint):
+    if is_typeddict(hint):
         return _Shape(objects=(hint,))
     if origin in (list, typing.List):  # noqa: UP006 - what the generated code writes
         (arg,) = typing_extensions.get_args(hint) or (Any,)
@@ -95,9 +92,24 @@ def _shape(hint: Any) -> _Shape:
 @functools.cache
 def fields(params_class: type) -> dict[str, _Shape]:
     """The parameters a params TypedDict declares, each with its shape."""
-    names = {**_REQUEST_OPTIONS_NAMES, **vars(sys.modules[params_class.__module__])}
-    hints = typing_extensions.get_type_hints(params_class, globalns=names)
+    hints = typing_extensions.get_type_hints(params_class, globalns=_names(params_class))
     return {name: _shape(hint) for name, hint in hints.items() if name not in _REQUEST_OPTIONS}
+
+
+def _names(params_class: type) -> dict[str, Any]:
+    """What the annotations may name: a TypedDict's __annotations__ hold its bases'
+    too (every params class's RequestOptions), each written in its own module's
+    names; StripeContext is imported there only under TYPE_CHECKING."""
+    names: dict[str, Any] = {"StripeContext": Any}
+    pending, seen = [params_class], []
+    while pending:
+        cls = pending.pop()
+        if cls not in seen:
+            seen.append(cls)
+            pending += [b for b in getattr(cls, "__orig_bases__", ()) if is_typeddict(b)]
+    for cls in reversed(seen):  # the class's own module last: its names win
+        names.update(vars(sys.modules[cls.__module__]))
+    return names
 
 
 @functools.cache
