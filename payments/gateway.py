@@ -1,4 +1,4 @@
-"""The only module that imports ``stripe``.
+"""The only module that calls ``stripe`` (the emulator reads only its params types).
 
 One ``stripe.StripeClient`` built from settings with a pinned API version and
 explicit network retries. With no secret key it talks to the built-in

@@ -12,7 +12,10 @@ test cards, idempotency and error shapes, and records events that
 ``complete_checkout``, ``settle_checkout`` and ``expire_checkout`` the
 customer on a hosted Checkout page; the ``stripe_emulator`` management
 command exposes them to a second terminal.
-This package never imports ``stripe``.
+It accepts exactly the parameters stripe-python's typed request params
+(``stripe.params``, the library's pinned API version) declare for each
+endpoint (``params.py``); that is all it takes from ``stripe``: it never
+calls the library.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
+import stripe.params as sp
+
 from . import objects
 from .delivery import HttpSender, Sender, signed_request
 from .forms import decode_form
@@ -48,6 +50,8 @@ from .objects import (
     REQUIRES_3DS,
     Decline,
 )
+from .params import ParamsError
+from .params import check as check_params
 from .store import IdempotentResult, Store, StoredEvent, Tx
 
 Params = dict[str, Any]
@@ -192,128 +196,124 @@ def _metadata(current: dict[str, str], params: Params) -> dict[str, str]:
 @dataclass(frozen=True)
 class _Route:
     method: str
+    path: str
     pattern: re.Pattern[str]
     handler: str
-    params: frozenset[str]  # besides expand; anything else is refused as Stripe does
+    # What Stripe accepts there, at the library's pinned API version (params.py).
+    params: type
 
 
-def _route(method: str, path: str, handler: str, params: str = "") -> _Route:
+def _route(method: str, path: str, handler: str, params: type) -> _Route:
     pattern = re.compile(path.replace("{id}", "([^/]+)"))
-    return _Route(method, pattern, handler, frozenset(params.split()))
+    return _Route(method, path, pattern, handler, params)
 
 
+# Each emulated endpoint and stripe-python's request params class for it: the
+# emulator accepts the parameters that class declares, and refuses others as
+# Stripe does (the only hand-written part of what an endpoint accepts).
 _ROUTES = (
-    _route("POST", "/v1/customers", "_create_customer", "email name phone description metadata"),
-    _route("GET", "/v1/customers/{id}", "_get_customer"),
+    _route("POST", "/v1/customers", "_create_customer", sp.CustomerCreateParams),
+    _route("GET", "/v1/customers/{id}", "_get_customer", sp.CustomerRetrieveParams),
+    _route("POST", "/v1/customers/{id}", "_update_customer", sp.CustomerUpdateParams),
+    _route("POST", "/v1/payment_methods", "_create_payment_method", sp.PaymentMethodCreateParams),
     _route(
-        "POST", "/v1/customers/{id}", "_update_customer", "email name phone description metadata"
+        "GET", "/v1/payment_methods/{id}", "_get_payment_method", sp.PaymentMethodRetrieveParams
     ),
-    _route("POST", "/v1/payment_methods", "_create_payment_method", "type card metadata"),
-    _route("GET", "/v1/payment_methods/{id}", "_get_payment_method"),
+    _route("POST", "/v1/payment_intents", "_create_payment_intent", sp.PaymentIntentCreateParams),
     _route(
-        "POST",
-        "/v1/payment_intents",
-        "_create_payment_intent",
-        "amount currency customer description metadata receipt_email automatic_payment_methods"
-        " payment_method payment_method_types confirm off_session return_url",
+        "GET", "/v1/payment_intents/{id}", "_get_payment_intent", sp.PaymentIntentRetrieveParams
     ),
-    _route("GET", "/v1/payment_intents/{id}", "_get_payment_intent"),
     _route(
-        "POST",
-        "/v1/payment_intents/{id}",
-        "_update_payment_intent",
-        "description metadata receipt_email",
+        "POST", "/v1/payment_intents/{id}", "_update_payment_intent", sp.PaymentIntentUpdateParams
     ),
     _route(
         "POST",
         "/v1/payment_intents/{id}/confirm",
         "_confirm_payment_intent",
-        "payment_method off_session return_url",
+        sp.PaymentIntentConfirmParams,
     ),
     _route(
-        "POST", "/v1/payment_intents/{id}/cancel", "_cancel_payment_intent", "cancellation_reason"
+        "POST",
+        "/v1/payment_intents/{id}/cancel",
+        "_cancel_payment_intent",
+        sp.PaymentIntentCancelParams,
     ),
-    _route("GET", "/v1/charges/{id}", "_get_charge"),
-    _route("POST", "/v1/refunds", "_create_refund", "payment_intent charge amount reason metadata"),
-    _route("GET", "/v1/refunds", "_list_refunds", "payment_intent charge limit starting_after"),
-    _route("GET", "/v1/refunds/{id}", "_get_refund"),
-    _route("POST", "/v1/refunds/{id}", "_update_refund", "metadata"),
-    _route("POST", "/v1/refunds/{id}/cancel", "_cancel_refund"),
+    _route("GET", "/v1/charges/{id}", "_get_charge", sp.ChargeRetrieveParams),
+    _route("POST", "/v1/refunds", "_create_refund", sp.RefundCreateParams),
+    _route("GET", "/v1/refunds", "_list_refunds", sp.RefundListParams),
+    _route("GET", "/v1/refunds/{id}", "_get_refund", sp.RefundRetrieveParams),
+    _route("POST", "/v1/refunds/{id}", "_update_refund", sp.RefundUpdateParams),
+    _route("POST", "/v1/refunds/{id}/cancel", "_cancel_refund", sp.RefundCancelParams),
     _route(
         "GET",
         "/v1/balance_transactions",
         "_list_balance_transactions",
-        "source type limit starting_after",
-    ),
-    _route("GET", "/v1/balance_transactions/{id}", "_get_balance_transaction"),
-    _route("GET", "/v1/balance", "_get_balance"),
-    _route("GET", "/v1/events", "_list_events", "limit starting_after type created"),
-    _route("GET", "/v1/events/{id}", "_get_event"),
-    _route("POST", "/v1/products", "_create_product", "name description active metadata"),
-    _route("GET", "/v1/products", "_list_products", "active limit starting_after"),
-    _route("GET", "/v1/products/{id}", "_get_product"),
-    _route("POST", "/v1/products/{id}", "_update_product", "name description active metadata"),
-    _route(
-        "POST",
-        "/v1/prices",
-        "_create_price",
-        "product currency unit_amount recurring active metadata nickname lookup_key",
-    ),
-    _route("GET", "/v1/prices", "_list_prices", "product active type limit starting_after"),
-    _route("GET", "/v1/prices/{id}", "_get_price"),
-    _route("POST", "/v1/prices/{id}", "_update_price", "active metadata nickname"),
-    _route(
-        "POST",
-        "/v1/subscriptions",
-        "_create_subscription",
-        "customer items payment_behavior metadata payment_settings cancel_at_period_end"
-        " off_session default_payment_method",
+        sp.BalanceTransactionListParams,
     ),
     _route(
         "GET",
-        "/v1/subscriptions",
-        "_list_subscriptions",
-        "customer price status limit starting_after",
+        "/v1/balance_transactions/{id}",
+        "_get_balance_transaction",
+        sp.BalanceTransactionRetrieveParams,
     ),
-    _route("GET", "/v1/subscriptions/{id}", "_get_subscription"),
+    _route("GET", "/v1/balance", "_get_balance", sp.BalanceRetrieveParams),
+    _route("GET", "/v1/events", "_list_events", sp.EventListParams),
+    _route("GET", "/v1/events/{id}", "_get_event", sp.EventRetrieveParams),
+    _route("POST", "/v1/products", "_create_product", sp.ProductCreateParams),
+    _route("GET", "/v1/products", "_list_products", sp.ProductListParams),
+    _route("GET", "/v1/products/{id}", "_get_product", sp.ProductRetrieveParams),
+    _route("POST", "/v1/products/{id}", "_update_product", sp.ProductUpdateParams),
+    _route("POST", "/v1/prices", "_create_price", sp.PriceCreateParams),
+    _route("GET", "/v1/prices", "_list_prices", sp.PriceListParams),
+    _route("GET", "/v1/prices/{id}", "_get_price", sp.PriceRetrieveParams),
+    _route("POST", "/v1/prices/{id}", "_update_price", sp.PriceUpdateParams),
+    _route("POST", "/v1/subscriptions", "_create_subscription", sp.SubscriptionCreateParams),
+    _route("GET", "/v1/subscriptions", "_list_subscriptions", sp.SubscriptionListParams),
+    _route("GET", "/v1/subscriptions/{id}", "_get_subscription", sp.SubscriptionRetrieveParams),
+    _route("POST", "/v1/subscriptions/{id}", "_update_subscription", sp.SubscriptionUpdateParams),
+    _route("DELETE", "/v1/subscriptions/{id}", "_cancel_subscription", sp.SubscriptionCancelParams),
+    _route("GET", "/v1/invoices", "_list_invoices", sp.InvoiceListParams),
+    _route("GET", "/v1/invoices/{id}", "_get_invoice", sp.InvoiceRetrieveParams),
     _route(
-        "POST", "/v1/subscriptions/{id}", "_update_subscription", "cancel_at_period_end metadata"
+        "POST", "/v1/checkout/sessions", "_create_checkout_session", sp.checkout.SessionCreateParams
     ),
-    _route("DELETE", "/v1/subscriptions/{id}", "_cancel_subscription"),
     _route(
-        "GET", "/v1/invoices", "_list_invoices", "customer subscription status limit starting_after"
-    ),
-    _route("GET", "/v1/invoices/{id}", "_get_invoice"),
-    _route(
-        "POST",
-        "/v1/checkout/sessions",
-        "_create_checkout_session",
-        "mode line_items customer success_url cancel_url client_reference_id metadata"
-        " payment_intent_data subscription_data expires_at payment_method_types",
+        "GET", "/v1/checkout/sessions", "_list_checkout_sessions", sp.checkout.SessionListParams
     ),
     _route(
         "GET",
-        "/v1/checkout/sessions",
-        "_list_checkout_sessions",
-        "payment_intent subscription customer status limit starting_after",
+        "/v1/checkout/sessions/{id}",
+        "_get_checkout_session",
+        sp.checkout.SessionRetrieveParams,
     ),
-    _route("GET", "/v1/checkout/sessions/{id}", "_get_checkout_session"),
-    _route("POST", "/v1/checkout/sessions/{id}/expire", "_expire_checkout_session"),
     _route(
         "POST",
-        "/v1/webhook_endpoints",
-        "_create_webhook_endpoint",
-        "url enabled_events api_version description metadata",
+        "/v1/checkout/sessions/{id}/expire",
+        "_expire_checkout_session",
+        sp.checkout.SessionExpireParams,
     ),
-    _route("GET", "/v1/webhook_endpoints", "_list_webhook_endpoints", "limit starting_after"),
-    _route("GET", "/v1/webhook_endpoints/{id}", "_get_webhook_endpoint"),
+    _route(
+        "POST", "/v1/webhook_endpoints", "_create_webhook_endpoint", sp.WebhookEndpointCreateParams
+    ),
+    _route("GET", "/v1/webhook_endpoints", "_list_webhook_endpoints", sp.WebhookEndpointListParams),
+    _route(
+        "GET",
+        "/v1/webhook_endpoints/{id}",
+        "_get_webhook_endpoint",
+        sp.WebhookEndpointRetrieveParams,
+    ),
     _route(
         "POST",
         "/v1/webhook_endpoints/{id}",
         "_update_webhook_endpoint",
-        "url enabled_events disabled description metadata",
+        sp.WebhookEndpointUpdateParams,
     ),
-    _route("DELETE", "/v1/webhook_endpoints/{id}", "_delete_webhook_endpoint"),
+    _route(
+        "DELETE",
+        "/v1/webhook_endpoints/{id}",
+        "_delete_webhook_endpoint",
+        sp.WebhookEndpointDeleteParams,
+    ),
 )
 
 
@@ -417,9 +417,11 @@ class Emulator:
                 params = {**decode_form(query), **decode_form(body)}
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
-            unknown = sorted(set(params) - route.params - {"expand"})
-            if unknown:
-                raise _parameter_unknown(unknown[0])
+            try:  # what Stripe refuses before the endpoint runs
+                check_params(route.params, params)
+            except ParamsError as exc:
+                unknown = exc.code == "parameter_unknown"
+                raise (_parameter_unknown if unknown else _parameter_missing)(exc.param) from None
             found = getattr(self, route.handler)(tx, params, *path_args)
             return 200, self._expand(tx, found, params.get("expand") or [])
         except ApiError as exc:
@@ -587,7 +589,7 @@ class Emulator:
             customer=params.get("customer") or None,
             description=params.get("description") or None,
             receipt_email=params.get("receipt_email") or None,
-            payment_method_types=params.get("payment_method_types") or ["card"],
+            allowed_payment_method_types=self._allowed_types(params),
             automatic_payment_methods=isinstance(automatic, dict) and _bool(automatic, "enabled"),
         )
         intent["metadata"] = metadata
@@ -598,6 +600,17 @@ class Emulator:
         if confirm:  # with the PaymentMethod resolved above, not a second one for a test id
             return self._confirm(tx, intent, {**params, "payment_method": intent["payment_method"]})
         return intent
+
+    @staticmethod
+    def _allowed_types(params: Params) -> list[str] | None:
+        """``allowed_payment_method_types`` (API endive; payment_method_types is no
+        longer a create parameter), or None for Stripe's choice (card, here)."""
+        types = params.get("allowed_payment_method_types")
+        if types in (None, ""):
+            return None
+        if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
+            raise ApiError(400, "Invalid array", param="allowed_payment_method_types")
+        return types
 
     def _get_payment_intent(self, tx: Tx, params: Params, intent_id: str) -> StripeObject:
         return self._load(tx, "payment_intent", intent_id)
@@ -904,9 +917,6 @@ class Emulator:
     def _recurring(value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise ApiError(400, "Invalid object", param="recurring")
-        unknown = sorted(set(value) - {"interval", "interval_count"})
-        if unknown:
-            raise _parameter_unknown(f"recurring[{unknown[0]}]")
         if not value.get("interval"):
             raise _parameter_missing("recurring[interval]")
         if value["interval"] not in objects.INTERVALS:
@@ -1021,9 +1031,6 @@ class Emulator:
             raise ApiError(
                 400, "The Stripe emulator supports subscriptions of one item.", param="items"
             )
-        unknown = sorted(set(items[0]) - {"price", "quantity"})
-        if unknown:
-            raise _parameter_unknown(f"items[0][{unknown[0]}]")
         if str(items[0].get("quantity", 1)) != "1":
             raise ApiError(
                 400, "The Stripe emulator supports a quantity of 1.", param="items[0][quantity]"
@@ -1114,7 +1121,7 @@ class Emulator:
                 else "Subscription update"
             ),
             receipt_email=None,
-            payment_method_types=["card"],
+            allowed_payment_method_types=None,
             automatic_payment_methods=False,
         )
         if sub["payment_settings"]["save_default_payment_method"] == "on_subscription":
@@ -1284,13 +1291,7 @@ class Emulator:
         data = params.get(own) or {}
         if not isinstance(data, dict):
             raise ApiError(400, "Invalid object", param=own)
-        unknown = sorted(set(data) - {"metadata"})
-        if unknown:
-            raise _parameter_unknown(f"{own}[{unknown[0]}]")
         data_metadata = _metadata({}, data)  # for the PaymentIntent or the subscription
-        types = params.get("payment_method_types") or ["card"]
-        if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
-            raise ApiError(400, "Invalid array", param="payment_method_types")
         session = objects.checkout_session(
             mode=mode,
             price=price,
@@ -1298,7 +1299,7 @@ class Emulator:
             customer_id=customer["id"] if customer else None,
             success_url=params["success_url"],
             cancel_url=params.get("cancel_url") or None,
-            payment_method_types=types,
+            allowed_payment_method_types=self._allowed_types(params),
             expires_at=self._checkout_expires_at(params),
         )
         session["client_reference_id"] = params.get("client_reference_id") or None
@@ -1329,9 +1330,6 @@ class Emulator:
                 "The Stripe emulator supports Checkout Sessions of one line item.",
                 param="line_items",
             )
-        unknown = sorted(set(items[0]) - {"price", "price_data", "quantity"})
-        if unknown:
-            raise _parameter_unknown(f"line_items[0][{unknown[0]}]")
         if items[0].get("price") and items[0].get("price_data"):
             raise ApiError(
                 400,
@@ -1384,9 +1382,12 @@ class Emulator:
         name = "line_items[0][price_data]"
         if not isinstance(data, dict):
             raise ApiError(400, "Invalid object", param=name)
-        unknown = sorted(set(data) - {"currency", "product", "unit_amount", "recurring"})
-        if unknown:
-            raise _parameter_unknown(f"{name}[{unknown[0]}]")
+        if data.get("product_data") is not None:
+            raise ApiError(
+                400,
+                "The Stripe emulator supports price_data with a product, not product_data.",
+                param=f"{name}[product_data]",
+            )
         for field in ("currency", "product"):
             if not data.get(field):
                 raise _parameter_missing(f"{name}[{field}]")
@@ -1748,7 +1749,7 @@ class Emulator:
                 customer=session["customer"],
                 description=None,
                 receipt_email=None,
-                payment_method_types=session["payment_method_types"],
+                allowed_payment_method_types=session.get("allowed_payment_method_types"),
                 automatic_payment_methods=False,
             )
             intent["metadata"] = dict(self._checkout_request(tx, session)["metadata"])

@@ -208,7 +208,7 @@ def payment_intent(
     customer: str | None,
     description: str | None,
     receipt_email: str | None,
-    payment_method_types: list[str],
+    allowed_payment_method_types: list[str] | None,
     automatic_payment_methods: bool,
 ) -> dict[str, Any]:
     obj = template("payment_intent")
@@ -225,7 +225,8 @@ def payment_intent(
         receipt_email=receipt_email,
         metadata={},
         automatic_payment_methods={"enabled": True} if automatic_payment_methods else None,
-        payment_method_types=payment_method_types,
+        allowed_payment_method_types=allowed_payment_method_types,
+        payment_method_types=allowed_payment_method_types or ["card"],
         payment_method_configuration_details=None,
         payment_method=None,
         status="requires_payment_method",
@@ -741,7 +742,7 @@ def checkout_session(
     customer_id: str | None,
     success_url: str,
     cancel_url: str | None,
-    payment_method_types: list[str],
+    allowed_payment_method_types: list[str] | None,
     expires_at: int | None,
 ) -> dict[str, Any]:
     """An ``open``, ``unpaid`` hosted-page session (ui_mode ``hosted_page``, API dahlia
@@ -756,6 +757,7 @@ def checkout_session(
         adaptive_pricing={"enabled": False},
         after_expiration=None,
         allow_promotion_codes=None,
+        allowed_payment_method_types=allowed_payment_method_types,
         amount_subtotal=amount,
         amount_total=amount,
         automatic_tax={"enabled": False, "liability": None, "provider": None, "status": None},
@@ -812,7 +814,7 @@ def checkout_session(
         payment_method_collection="if_required" if payment else "always",
         payment_method_configuration_details=None,
         payment_method_options={"card": {"request_three_d_secure": "automatic"}},
-        payment_method_types=payment_method_types,
+        payment_method_types=allowed_payment_method_types or ["card"],
         payment_status="unpaid",
         permissions=None,
         phone_number_collection={"enabled": False},

@@ -108,10 +108,10 @@ def test_a_payment_method_without_confirm_requires_confirmation(api):
             "payment_method",
         ),
         (
-            {"amount": 100, "currency": "eur", "capture_method": "manual"},
+            {"amount": 100, "currency": "eur", "payment_method_types": ["card"]},
             400,
             "parameter_unknown",
-            "capture_method",
+            "payment_method_types",  # API endive: allowed_payment_method_types
         ),
     ],
 )

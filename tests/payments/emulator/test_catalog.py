@@ -113,10 +113,10 @@ def test_a_price_is_immutable(api, field):
         ({"recurring": {"interval": "fortnight"}}, 400, None, "recurring[interval]"),
         ({"recurring": {"interval_count": 2}}, 400, "parameter_missing", "recurring[interval]"),
         (
-            {"recurring": {"interval": "month", "usage_type": "metered"}},
+            {"recurring": {"interval": "month", "aggregate_usage": "sum"}},
             400,
             "parameter_unknown",
-            "recurring[usage_type]",
+            "recurring[aggregate_usage]",  # gone since API basil
         ),
     ],
 )

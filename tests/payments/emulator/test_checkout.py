@@ -113,18 +113,20 @@ def test_create_in_subscription_mode(api, emulator):
 
 
 def test_create_without_customer_or_cancel_url_and_with_options(api):
-    """cancel_url is optional (Stripe shows no back button); payment_method_types is
-    accepted though the project does not send it; expires_at within 30 min..24 h."""
+    """cancel_url is optional (Stripe shows no back button); allowed_payment_method_types
+    (API endive's name) is accepted though the project does not send it; expires_at
+    within 30 min..24 h."""
     params = session_params(api, customer=False)
     del params["cancel_url"]
     expires_at = api.payment_intent()["created"] + 3600
     session = api.post(
         "/v1/checkout/sessions",
-        {**params, "payment_method_types": ["card"], "expires_at": expires_at},
+        {**params, "allowed_payment_method_types": ["card"], "expires_at": expires_at},
     ).body
     assert session["cancel_url"] is None and session["customer"] is None
     assert session["customer_creation"] == "if_required"
     assert session["expires_at"] == expires_at
+    assert session["allowed_payment_method_types"] == session["payment_method_types"] == ["card"]
 
 
 @pytest.mark.parametrize(
@@ -150,10 +152,10 @@ def test_create_without_customer_or_cancel_url_and_with_options(api):
             "You can not pass `subscription_data` in `payment` mode.",
         ),
         (
-            {"payment_intent_data": {"description": "x"}},
+            {"payment_intent_data": {"customer": "cus_x"}},
             400,
             "parameter_unknown",
-            "payment_intent_data[description]",
+            "payment_intent_data[customer]",
             "unknown parameter",
         ),
         ({"expires_at": "SOON"}, 400, None, "expires_at", "at least 30 minutes"),
@@ -254,7 +256,13 @@ def test_an_amount_of_our_own_through_price_data(api, emulator):
             {"price_data": {"product_data": {"name": "X"}}},
             400,
             "line_items[0][price_data][product_data]",
-            "unknown parameter",
+            "The Stripe emulator supports price_data with a product",
+        ),
+        (
+            {"price_data": {"product_data": {"name": "X", "colour": "red"}}},
+            400,
+            "line_items[0][price_data][product_data][colour]",
+            "Received unknown parameter",
         ),
         (
             {"price_data": {"recurring": {"interval": "month"}}},

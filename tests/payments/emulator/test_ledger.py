@@ -113,7 +113,8 @@ def test_list_balance_transactions_with_filters_and_pages(api):
     missing = api.get("/v1/balance_transactions", {"starting_after": "txn_nope"})
     assert (missing.status, missing.error["param"]) == (404, "starting_after")
     assert api.get("/v1/balance_transactions", {"limit": 101}).status == 400
-    assert api.get("/v1/balance_transactions", {"created": 1}).error["code"] == "parameter_unknown"
+    unknown = api.get("/v1/balance_transactions", {"customer": "cus_x"}).error
+    assert (unknown["code"], unknown["param"]) == ("parameter_unknown", "customer")
 
 
 def test_balance_is_the_sum_of_nets_after_a_mixed_run(api, emulator):

@@ -120,7 +120,7 @@ def test_amount_too_large_message_follows_the_currency(api, amount, currency, me
         ({"amount": -5}, 400, "parameter_invalid_integer", "amount"),
         ({"amount": "ten"}, 400, "parameter_invalid_integer", "amount"),
         ({"reason": "changed_my_mind"}, 400, None, "reason"),
-        ({"instructions_email": "a@b.test"}, 400, "parameter_unknown", "instructions_email"),
+        ({"receipt_email": "a@b.test"}, 400, "parameter_unknown", "receipt_email"),
     ],
 )
 def test_invalid_refund_parameters(api, emulator, params, status, code, param):

@@ -169,7 +169,7 @@ def test_includables_are_there_only_when_expanded(api):
         ({"items": [{"price": "ONE_TIME"}]}, 400, None, "items[0][price]"),
         ({"items": [{"price": "INACTIVE"}]}, 400, None, "items[0][price]"),
         ({"payment_behavior": "pending_if_incomplete"}, 400, None, "payment_behavior"),
-        ({"trial_period_days": 7}, 400, "parameter_unknown", "trial_period_days"),
+        ({"plan": "price_x"}, 400, "parameter_unknown", "plan"),  # gone from the API
     ],
 )
 def test_invalid_subscription_parameters(api, emulator, params, status, code, param):
