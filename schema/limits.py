@@ -105,11 +105,14 @@ def expanded_selections(document: DocumentNode) -> dict[str, int] | None:
     Linear in the size of the document, however large the expansion: each
     fragment's count is computed once, from its own fields plus the counts of
     the fragments it spreads, walking the spreads without recursion."""
-    written = {
-        definition.name.value: _flat_count(definition.selection_set)
-        for definition in document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
+    # A name defined twice (invalid, UniqueFragmentNames says so) counts both
+    # definitions, whichever one another rule would follow.
+    written: dict[str, tuple[int, list[str]]] = {}
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            own, spreads = _flat_count(definition.selection_set)
+            before_own, before_spreads = written.get(definition.name.value, (0, []))
+            written[definition.name.value] = (before_own + own, before_spreads + spreads)
     counts: dict[str, int] = {}
     for root in written:
         if root in counts:
@@ -131,12 +134,13 @@ def expanded_selections(document: DocumentNode) -> dict[str, int] | None:
                 own, spread_names = written[name]
                 # An unknown fragment counts nothing (KnownFragmentNamesRule refuses it).
                 counts[name] = own + sum(counts.get(spread, 0) for spread in spread_names)
-    selections = {}
+    selections: dict[str, int] = {}
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
             own, spreads = _flat_count(definition.selection_set)
             name = definition.name.value if definition.name else "anonymous"
-            selections[name] = own + sum(counts.get(spread, 0) for spread in spreads)
+            count = own + sum(counts.get(spread, 0) for spread in spreads)
+            selections[name] = max(count, selections.get(name, 0))  # two operations of one name: the larger
     return selections
 
 

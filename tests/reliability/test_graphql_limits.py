@@ -414,6 +414,11 @@ EXPONENTIAL = {
     "aliases-times-fragments": (_aliased_chain(24), SELECTIONS_MESSAGE.format(name="Q", count=2**25 - 1, limit=1000)),
     "cyclic-after-doubling": (_cycle_after(24), "Cannot spread fragment 'F0' within itself via "
                               + ", ".join(f"'F{i}'" for i in range(1, 25)) + "."),
+    # Invalid twice over, so that a count keeping one definition per name would miss the large one.
+    "operation-name-used-twice": (chain(24) + " query Q { __typename }",
+                                  SELECTIONS_MESSAGE.format(name="Q", count=2**24, limit=1000)),
+    "fragment-name-used-twice": (chain(24).replace("query Q { ...F0 }", "query Q { ...F0 } fragment F0 on Query { __typename }"),
+                                 SELECTIONS_MESSAGE.format(name="Q", count=2**24 + 1, limit=1000)),
     "cyclic-pair": ("query Q { ...A } fragment A on Query { ...B ...B } fragment B on Query { ...A ...A }",
                     "Cannot spread fragment 'A' within itself via 'B'."),
 }
