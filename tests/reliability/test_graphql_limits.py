@@ -635,3 +635,62 @@ def test_check_deploy_fails_on_the_development_secret_key():
     done = _check(_production_env(SECRET_KEY=None))
     assert done.returncode != 0
     assert "payments.E001" in done.stderr, done.stderr
+
+
+# ------------------------------------------------------------- bad requests
+#
+# Refused before any GraphQL runs, in the GraphQL-over-HTTP error shape with a
+# 4xx status: never a 500, Django's HTML error page, or "Unexpected error.".
+
+SUBSCRIPTION = 'subscription { paymentStatus(paymentId: "1") { id } }'
+
+
+def _refusal(response, status: int, code: str) -> str:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == "application/json", response["Content-Type"]
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": code}
+    return error["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_subscription_over_http_is_told_to_use_the_websocket(method):
+    client = Client()
+    response = client.get("/graphql/", {"query": SUBSCRIPTION}) if method == "GET" else post(client, SUBSCRIPTION)
+    assert "need a WebSocket" in _refusal(response, 400, "SUBSCRIPTION_NEEDS_WEBSOCKET")
+
+
+def _nested_variables(depth: int) -> str:
+    return '{"query": "{ __typename }", "variables": ' + '{"a": ' * depth + "1" + "}" * depth + "}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [pytest.param("[" * 100_000, id="100k-nested-arrays"), pytest.param(_nested_variables(10_000), id="variables-10k-deep")],
+)
+def test_a_body_nested_too_deeply_is_a_json_400(body):
+    response = Client().post("/graphql/", data=body, content_type="application/json")
+    assert _refusal(response, 400, "BAD_REQUEST") == "The request body is nested too deeply."
+
+
+@pytest.mark.django_db
+def test_nested_variables_in_a_get_are_a_json_400():
+    variables = '{"a": ' * 10_000 + "1" + "}" * 10_000
+    response = Client().get("/graphql/", {"query": "{ __typename }", "variables": variables})
+    assert _refusal(response, 400, "BAD_REQUEST") == "The request body is nested too deeply."
+
+
+@pytest.mark.django_db
+def test_a_body_over_data_upload_max_memory_size_is_a_json_413(settings):
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < 20_000_000  # Django's 2.5 MB
+    body = json.dumps({"query": "{ __typename }", "variables": {"x": "a" * 20_000_000}})
+    response = Client().post("/graphql/", data=body, content_type="application/json")
+    _refusal(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+@pytest.mark.django_db
+def test_a_body_that_is_not_json_is_a_json_400():
+    response = Client().post("/graphql/", data="{", content_type="application/json")
+    assert _refusal(response, 400, "BAD_REQUEST") == "Unable to parse request body as JSON"
