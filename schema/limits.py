@@ -4,7 +4,8 @@
   (``MaxTokensLimiter``), aliases (``MaxAliasesLimiter``) and the fields an
   operation selects once its fragments are expanded (``SelectionLimiter``,
   GRAPHQL_MAX_SELECTIONS); in production (DEBUG off) no introspection
-  (``DisableIntrospection``). ``limit_extensions`` gives them to
+  (``DisableIntrospection``) and no "Did you mean ...?" in error messages
+  (``HideSuggestions``). ``limit_extensions`` gives them to
   ``schema.schema.build_schema``.
 - WebSockets (``GraphQLLimitsConsumer``, used by config/asgi.py): at most
   GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION concurrent operations per connection
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any
@@ -46,6 +48,7 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
+    MaskErrors,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
@@ -74,8 +77,38 @@ def limit_extensions(*, debug: bool) -> list[Callable[[], SchemaExtension]]:
         functools.partial(AddValidationRules, list(rules)),
     ]
     if not debug:
-        extensions.append(DisableIntrospection)
+        extensions += [DisableIntrospection, HideSuggestions]
     return extensions
+
+
+# graphql-core's pyutils.did_you_mean: " Did you mean 'a', 'b', or 'c'?" (names cannot hold a "?").
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+
+class HideSuggestions(MaskErrors):
+    """Without introspection, error messages name no part of the schema the
+    client did not write: graphql-core's "Did you mean 'payment'?" (unknown
+    fields, arguments, types, enum values, input fields, in validation and in
+    coercing variables) would list it to anyone who guesses near it.
+
+    graphql-core 3.3 can omit them itself (``hide_suggestions``), but Strawberry
+    gives that option neither to validation nor to execution; so, like
+    Strawberry's MaskErrors (whose hooks cover results and streamed results
+    alike), the sentence is removed from each error, everything else kept."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: bool(_SUGGESTION.search(error.message)))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            _SUGGESTION.sub("", error.message),
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=error.original_error,
+            extensions=error.extensions,
+        )
 
 
 def _flat_count(selection_set: SelectionSetNode) -> tuple[int, list[str]]:

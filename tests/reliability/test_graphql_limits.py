@@ -694,3 +694,42 @@ def test_a_body_over_data_upload_max_memory_size_is_a_json_413(settings):
 def test_a_body_that_is_not_json_is_a_json_400():
     response = Client().post("/graphql/", data="{", content_type="application/json")
     assert _refusal(response, 400, "BAD_REQUEST") == "Unable to parse request body as JSON"
+
+
+# --------------------------------------------------- no schema hints in production
+
+MISSPELT = [
+    pytest.param("{ paymnt(id: 1) { id } }", None, "Cannot query field 'paymnt' on type 'Query'.", id="field"),
+    pytest.param("{ payment(idd: 1) { id } }", None, "Unknown argument 'idd' on field 'Query.payment'.", id="argument"),
+    pytest.param("query($x: Strin) { tiers { name } }", None, "Unknown type 'Strin'.", id="type"),
+    pytest.param("{ payments(status: PENDNG) { edges { node { id } } } }", None,
+                 "Value 'PENDNG' does not exist in 'PaymentStatus' enum.", id="enum-value"),
+    pytest.param('mutation { createEvent(input: {titl: "x"}) { __typename } }', None,
+                 "Expected value of type 'CreateEventInput' not to include unknown field 'titl'. Found: { titl: \"x\" }.",
+                 id="input-field"),
+    pytest.param("query($s: PaymentStatus) { payments(status: $s) { edges { node { id } } } }", {"s": "PENDNG"},
+                 "Variable '$s' has invalid value: Value 'PENDNG' does not exist in 'PaymentStatus' enum.",
+                 id="enum-value-in-variables"),
+    pytest.param("mutation($p: CreateEventInput!) { createEvent(input: $p) { __typename } }", {"p": {"titl": "x"}},
+                 "Variable '$p' has invalid value: Expected value of type 'CreateEventInput' not to include unknown "
+                 "field 'titl'. Found: {'titl': 'x'}.", id="input-field-in-variables"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("query", "variables", "message"), MISSPELT)
+def test_without_introspection_errors_suggest_no_names(query, variables, message):
+    production = build_schema(debug=False).execute_sync(query, variable_values=variables)
+    said = [e.message for e in production.errors]
+    assert message in said and not any("Did you mean" in m for m in said), said
+    # The control: in debug (introspection on) graphql-core's suggestion is there.
+    debug = build_schema(debug=True).execute_sync(query, variable_values=variables)
+    assert any("Did you mean" in e.message for e in debug.errors)
+
+
+@pytest.mark.django_db
+def test_the_production_view_suggests_no_names(settings):
+    settings.DEBUG = False
+    view = ProjectGraphQLView.as_view(schema=build_schema(debug=False))
+    answer = json.loads(view(RequestFactory().get("/graphql/", {"query": "{ paymnt(id: 1) { id } }"})).content)
+    assert messages(answer) == ["Cannot query field 'paymnt' on type 'Query'."]
