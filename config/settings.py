@@ -246,6 +246,10 @@ if not DEBUG:
 GRAPHQL_MAX_DEPTH = int(_env_str("GRAPHQL_MAX_DEPTH", "10"))
 GRAPHQL_MAX_TOKENS = int(_env_str("GRAPHQL_MAX_TOKENS", "2000"))
 GRAPHQL_MAX_ALIASES = int(_env_str("GRAPHQL_MAX_ALIASES", "15"))
+# An operation selecting more fields than this, counted with every fragment
+# spread expanded (a fragment spread twice counts twice), is refused before any
+# other rule or resolver looks at it.
+GRAPHQL_MAX_SELECTIONS = int(_env_str("GRAPHQL_MAX_SELECTIONS", "1000"))
 # Concurrent operations (subscriptions) on one WebSocket; the next one gets an error.
 GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(_env_str("GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION", "20"))
 # A WebSocket that sends no connection_init within this is closed (4408).

@@ -1,9 +1,12 @@
 """Abuse limits of the GraphQL API (settings in config/settings.py, block "GraphQL limits").
 
 - Documents: depth (``QueryDepthLimiter``, introspection not counted), tokens
-  (``MaxTokensLimiter``) and aliases (``MaxAliasesLimiter``); in production
-  (DEBUG off) no introspection (``DisableIntrospection``). ``limit_extensions``
-  gives them to ``schema.schema.build_schema``.
+  (``MaxTokensLimiter``), aliases (``MaxAliasesLimiter``) and the fields an
+  operation selects once its fragments are expanded (``SelectionLimiter``,
+  GRAPHQL_MAX_SELECTIONS); in production (DEBUG off) no introspection
+  (``DisableIntrospection``) and no "Did you mean ...?" in error messages
+  (``HideSuggestions``). ``limit_extensions`` gives them to
+  ``schema.schema.build_schema``.
 - WebSockets (``GraphQLLimitsConsumer``, used by config/asgi.py): at most
   GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION concurrent operations per connection
   (the next ``subscribe`` gets an ``error`` for its id, the others keep running),
@@ -22,16 +25,30 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any
 
 from django.conf import settings
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    NoFragmentCyclesRule,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+)
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
+    MaskErrors,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
@@ -54,12 +71,157 @@ def limit_extensions(*, debug: bool) -> list[Callable[[], SchemaExtension]]:
         *MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES).validation_rules,
     )
     extensions: list[Callable[[], SchemaExtension]] = [
+        # First: it decides whether the other rules may look at the document at all.
+        functools.partial(SelectionLimiter, _selection_limit_rule(settings.GRAPHQL_MAX_SELECTIONS)),
         functools.partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
         functools.partial(AddValidationRules, list(rules)),
     ]
     if not debug:
-        extensions.append(DisableIntrospection)
+        extensions += [DisableIntrospection, HideSuggestions]
     return extensions
+
+
+# graphql-core's pyutils.did_you_mean: " Did you mean 'a', 'b', or 'c'?" (names cannot hold a "?").
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+
+class HideSuggestions(MaskErrors):
+    """Without introspection, error messages name no part of the schema the
+    client did not write: graphql-core's "Did you mean 'payment'?" (unknown
+    fields, arguments, types, enum values, input fields, in validation and in
+    coercing variables) would list it to anyone who guesses near it.
+
+    graphql-core 3.3 can omit them itself (``hide_suggestions``), but Strawberry
+    gives that option neither to validation nor to execution; so, like
+    Strawberry's MaskErrors (whose hooks cover results and streamed results
+    alike), the sentence is removed from each error, everything else kept."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: bool(_SUGGESTION.search(error.message)))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            _SUGGESTION.sub("", error.message),
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=error.original_error,
+            extensions=error.extensions,
+        )
+
+
+def _flat_count(selection_set: SelectionSetNode) -> tuple[int, list[str]]:
+    """The fields written in a selection set, at any depth, and the names of the
+    fragments it spreads (once per spread), without following the spreads."""
+    fields, spreads = 0, []
+    stack = [selection_set]
+    while stack:  # no recursion: the nesting is the client's choice
+        for selection in stack.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                spreads.append(selection.name.value)
+                continue
+            if isinstance(selection, FieldNode):
+                fields += 1
+            if selection.selection_set is not None:
+                stack.append(selection.selection_set)
+    return fields, spreads
+
+
+def expanded_selections(document: DocumentNode) -> dict[str, int] | None:
+    """The fields each operation of ``document`` selects with every fragment spread
+    expanded where it is spread (a fragment spread twice counts twice, inline
+    fragments and introspection count like the rest), by operation name
+    (``anonymous`` for an unnamed one). ``None`` when fragments spread each
+    other in a cycle (an invalid document: ``NoFragmentCyclesRule`` says where).
+
+    Linear in the size of the document, however large the expansion: each
+    fragment's count is computed once, from its own fields plus the counts of
+    the fragments it spreads, walking the spreads without recursion."""
+    # A name defined twice (invalid, UniqueFragmentNames says so) counts both
+    # definitions, whichever one another rule would follow.
+    written: dict[str, tuple[int, list[str]]] = {}
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            own, spreads = _flat_count(definition.selection_set)
+            before_own, before_spreads = written.get(definition.name.value, (0, []))
+            written[definition.name.value] = (before_own + own, before_spreads + spreads)
+    counts: dict[str, int] = {}
+    for root in written:
+        if root in counts:
+            continue
+        path = [(root, iter(written[root][1]))]
+        on_path = {root}
+        while path:
+            name, spreads = path[-1]
+            for spread in spreads:
+                if spread in on_path:
+                    return None
+                if spread in written and spread not in counts:
+                    path.append((spread, iter(written[spread][1])))
+                    on_path.add(spread)
+                    break
+            else:
+                path.pop()
+                on_path.discard(name)
+                own, spread_names = written[name]
+                # An unknown fragment counts nothing (KnownFragmentNamesRule refuses it).
+                counts[name] = own + sum(counts.get(spread, 0) for spread in spread_names)
+    selections: dict[str, int] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            own, spreads = _flat_count(definition.selection_set)
+            name = definition.name.value if definition.name else "anonymous"
+            count = own + sum(counts.get(spread, 0) for spread in spreads)
+            selections[name] = max(count, selections.get(name, 0))  # two operations of one name: the larger
+    return selections
+
+
+def _selection_limit_rule(max_selections: int) -> type[ValidationRule]:
+    """The validation rule refusing an operation that selects more than
+    ``max_selections`` fields once its fragments are expanded."""
+
+    class SelectionLimitRule(ValidationRule):
+        limit = max_selections
+
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            for name, count in (expanded_selections(context.document) or {}).items():
+                if count > max_selections:
+                    self.report_error(
+                        GraphQLError(f"'{name}' selects {count} fields once its fragments are expanded. Allowed: {max_selections}")
+                    )
+
+    return SelectionLimitRule
+
+
+class SelectionLimiter(AddValidationRules):
+    """Bounds the work a document can ask for, before any other rule sees it.
+
+    A few hundred tokens of fragments that each spread the next one twice
+    expand to 2^n fields; the depth and alias limiters walk that expansion
+    (exponential time), and they do it when graphql-core builds the rules,
+    before any rule can report an error. So this extension, whose hook runs
+    before the validation cache's (it comes first in ``limit_extensions``),
+    counts the expansion itself (``expanded_selections``, linear), and when the
+    document is too large, or its fragments spread each other in a cycle,
+    leaves only the rule that says so to the validation: its error is the
+    answer, on every transport (HTTP or WebSocket), and nothing runs. A document
+    within the limit is validated by every rule, this one included."""
+
+    def __init__(self, rule: type[ValidationRule]) -> None:
+        super().__init__([rule])
+        self.rule = rule
+
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        if document is not None:
+            selections = expanded_selections(document)
+            if selections is None:
+                self.execution_context.validation_rules = (NoFragmentCyclesRule,)
+            elif max(selections.values(), default=0) > self.rule.limit:
+                self.execution_context.validation_rules = (self.rule,)
+        yield
 
 
 class _LegacyProtocolHandler(BaseGraphQLWSHandler):

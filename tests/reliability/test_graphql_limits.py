@@ -1,5 +1,7 @@
 """GraphQL abuse limits (schema/limits.py, settings block "GraphQL limits"):
-document depth, tokens and aliases; no introspection in production; at most
+document depth, tokens, aliases and fields selected with the fragments expanded
+(the class of exponential-fragment documents, over GET, POST and WebSocket);
+no introspection in production; at most
 GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION operations per WebSocket; a WebSocket
 that never sends connection_init is closed; cross-site requests cannot use the
 session cookie (HTTP: CSRF token and Origin; WebSocket: Origin); and
@@ -32,7 +34,7 @@ from config.asgi import application  # imported at collection: DEBUG is still th
 from config.urls import ProjectGraphQLView
 from events.models import Event
 from payments.models import Payment
-from schema.limits import limit_extensions
+from schema.limits import expanded_selections, limit_extensions
 from schema.schema import build_schema, schema
 from tests.conftest import make_event, post_event
 from tests.payments.webhooks.test_views import intent
@@ -98,9 +100,53 @@ def through_view(graphql_schema, query: str) -> dict:
     return json.loads(ProjectGraphQLView.as_view(schema=graphql_schema)(request).content)
 
 
+SELECTIONS_MESSAGE = "'{name}' selects {count} fields once its fragments are expanded. Allowed: {limit}"
+
+
+def test_selection_limit(anon_gql, settings, catalog):
+    """Up to GRAPHQL_MAX_SELECTIONS fields is answered, one more is refused (a large
+    query in the shape apps write, fragments reused, is far below the limit)."""
+    limit = settings.GRAPHQL_MAX_SELECTIONS
+    assert limit == 1000 or os.environ.get("GRAPHQL_MAX_SELECTIONS")
+    # Tier's fields in turn (one field written 1000 times would exhaust
+    # graphql-core's budget for comparing overlapping fields instead).
+    names = "id slug name description manifest position stripeProductId __typename".split()
+    fields = lambda n: " ".join(names[i % len(names)] for i in range(n))  # noqa: E731
+    at_limit = "{ tiers { " + fields(limit - 1) + " } }"
+    assert expanded_selections(parse(at_limit)) == {"anonymous": limit}
+    assert anon_gql(at_limit)["data"]["tiers"]
+    refused = anon_gql("{ tiers { " + fields(limit) + " } }")
+    assert refused["data"] is None
+    assert messages(refused) == [SELECTIONS_MESSAGE.format(name="anonymous", count=limit + 1, limit=limit)]
+    catalog_page = """
+        query Catalog { tiers { ...TierFields prices { ...PriceFields tier { ...TierFields } } }
+                        t: tier(id: "1") { ...TierFields } }
+        fragment TierFields on Tier { id slug name description manifest position stripeProductId }
+        fragment PriceFields on Price { id currency unitAmount type interval intervalCount active display }
+    """
+    assert expanded_selections(parse(catalog_page)) == {"Catalog": 1 + 7 + 1 + 8 + 1 + 7 + 1 + 7}
+    answer = anon_gql(catalog_page)
+    assert "errors" not in answer and answer["data"]["tiers"][0]["prices"][0]["tier"]["slug"]
+
+
+def test_the_counting_expands_every_spread_and_stops_at_cycles():
+    assert expanded_selections(parse("query A { a: tiers { name } ... on Query { tiers { id } } } query B { me { id } }")) == {
+        "A": 4, "B": 2}
+    doubling = chain(3)
+    assert expanded_selections(parse(doubling)) == {"Q": 2**3}
+    # Linear work: 2^150 is counted, not walked.
+    assert expanded_selections(parse(chain(150))) == {"Q": 2**150}
+    assert expanded_selections(parse("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }")) is None
+    assert expanded_selections(parse("{ ...Missing tiers { name } }")) == {"anonymous": 2}
+
+
 def test_the_limits_follow_their_settings(settings, db):
     settings.GRAPHQL_MAX_DEPTH, settings.GRAPHQL_MAX_TOKENS, settings.GRAPHQL_MAX_ALIASES = 3, 50, 1
+    settings.GRAPHQL_MAX_SELECTIONS = 6
     small = build_schema(debug=True)
+    assert "errors" not in through_view(small, "{ tiers { ...T } } fragment T on Tier { name slug position }")
+    assert messages(through_view(small, "{ tiers { ...T ...T } } fragment T on Tier { name slug position }")) == [
+        "'anonymous' selects 7 fields once its fragments are expanded. Allowed: 6"]
     assert "errors" not in through_view(small, nested(3))
     assert messages(through_view(small, nested(4))) == ["'anonymous' exceeds maximum operation depth of 3"]
     assert "more than 50 tokens" in messages(through_view(small, "{ tiers { " + "name " * 50 + "} }"))[0]
@@ -319,6 +365,116 @@ def test_the_init_timeout_defaults_to_five_seconds_and_spares_initialised_connec
     run(scenario)
 
 
+# ------------------------------------------------- exponential fragment documents
+#
+# A few hundred tokens of fragments that each spread the next one several times
+# expand to 2^n fields; Strawberry's depth and alias limiters walked every path
+# of that expansion (2^16: 0.5 s, 2^24: minutes). Each shape must be refused at
+# once, however it spells the expansion, over each transport.
+
+
+def chain(n: int, *, fanout: int = 2, on: str = "Query", body: str = "{spreads}", leaf: str = "__typename",
+          operation: str = "query Q {{ ...F0 }}") -> str:
+    """``operation`` spreads F0; F<i> spreads F<i+1> ``fanout`` times (placed in
+    ``body``, which may also name ``{i}``); F<n> selects ``leaf``."""
+    fragments = [
+        f"fragment F{i} on {on} {{ " + body.format(i=i, spreads=" ".join([f"...F{i + 1}"] * fanout)) + " }"
+        for i in range(n)
+    ]
+    return " ".join([operation.format(), *fragments, f"fragment F{n} on {on} {{ {leaf} }}"])
+
+
+ALIASED = 10  # aliases written (the first ALIASED fragments), under GRAPHQL_MAX_ALIASES
+
+
+def _aliased_chain(n: int) -> str:
+    fragments = [f"fragment F{i} on Query {{ {f'a{i}: ' if i < ALIASED else ''}__typename ...F{i + 1} ...F{i + 1} }}"
+                 for i in range(n)]
+    return " ".join(["query Q { ...F0 }", *fragments, f"fragment F{n} on Query {{ __typename }}"])
+
+
+def _cycle_after(n: int) -> str:
+    """A doubling chain of ``n`` whose last fragment spreads the first again."""
+    return chain(n, leaf="...F0")
+
+
+EXPONENTIAL = {
+    # name: (document, what the refusal says)
+    "doubling-2^24": (chain(24), SELECTIONS_MESSAGE.format(name="Q", count=2**24, limit=1000)),
+    "doubling-2^64": (chain(64), SELECTIONS_MESSAGE.format(name="Q", count=2**64, limit=1000)),
+    "doubling-2^150": (chain(150), SELECTIONS_MESSAGE.format(name="Q", count=2**150, limit=1000)),
+    "wide-10^8": (chain(8, fanout=10), SELECTIONS_MESSAGE.format(name="Q", count=10**8, limit=1000)),
+    "on-a-nested-type": (chain(24, on="Tier", leaf="name", operation="query Q {{ tiers {{ ...F0 }} }}"),
+                         SELECTIONS_MESSAGE.format(name="Q", count=2**24 + 1, limit=1000)),
+    "inside-nested-fields": (chain(24, on="Tier", body="prices {{ tier {{ {spreads} }} }}", leaf="name",
+                                   operation="query Q {{ tiers {{ ...F0 }} }}"),
+                             SELECTIONS_MESSAGE.format(name="Q", count=1 + sum(2 * 2**i for i in range(24)) + 2**24, limit=1000)),
+    "inline-fragments": (chain(24, fanout=1, body="... on Query {{ {spreads} }} ... @include(if: true) {{ {spreads} }}"),
+                         SELECTIONS_MESSAGE.format(name="Q", count=2**24, limit=1000)),
+    "aliases-times-fragments": (_aliased_chain(24), SELECTIONS_MESSAGE.format(name="Q", count=2**25 - 1, limit=1000)),
+    "cyclic-after-doubling": (_cycle_after(24), "Cannot spread fragment 'F0' within itself via "
+                              + ", ".join(f"'F{i}'" for i in range(1, 25)) + "."),
+    # Invalid twice over, so that a count keeping one definition per name would miss the large one.
+    "operation-name-used-twice": (chain(24) + " query Q { __typename }",
+                                  SELECTIONS_MESSAGE.format(name="Q", count=2**24, limit=1000)),
+    "fragment-name-used-twice": (chain(24).replace("query Q { ...F0 }", "query Q { ...F0 } fragment F0 on Query { __typename }"),
+                                 SELECTIONS_MESSAGE.format(name="Q", count=2**24 + 1, limit=1000)),
+    "cyclic-pair": ("query Q { ...A } fragment A on Query { ...B ...B } fragment B on Query { ...A ...A }",
+                    "Cannot spread fragment 'A' within itself via 'B'."),
+}
+
+
+def _over_http(method: str, document: str) -> dict:
+    client = Client()
+    if method == "GET":
+        response = client.get("/graphql/", {"query": document})
+    else:
+        response = post(client, document)
+    assert response.status_code in {200, 400}, response.content[:300]
+    assert response["Content-Type"].startswith("application/"), response["Content-Type"]
+    return response.json()
+
+
+async def _over_websocket(document: str) -> dict:
+    ws = GraphQLWebsocketCommunicator(application, "/graphql/", headers=SAME_ORIGIN)
+    async with ws:
+        await ws.send_json_to({"id": "attack", "type": "subscribe", "payload": {"query": document}})
+        answer = await ws.receive_json_from(timeout=10)
+        # graphql-transport-ws: an invalid document is an "error" message, its payload the errors.
+        assert (answer["id"], answer["type"]) == ("attack", "error"), answer
+        # The connection still serves: a legitimate query after the attack is answered.
+        await ws.send_json_to({"id": "after", "type": "subscribe", "payload": {"query": "{ __typename }"}})
+        after = await ws.receive_json_from(timeout=10)
+        assert after["payload"] == {"data": {"__typename": "Query"}}, after
+        return {"errors": answer["payload"]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("shape", EXPONENTIAL)
+def test_exponential_fragment_documents_are_refused_over_http(method, shape):
+    document, message = EXPONENTIAL[shape]
+    assert len(document) < 12_000  # a few hundred tokens: a plain GET
+    answer = _over_http(method, document)
+    assert answer.get("data") is None
+    assert set(messages(answer)) == {message}  # a cycle is reported at each spread that closes it
+
+
+@WEBSOCKET_DB
+@pytest.mark.parametrize("shape", ["doubling-2^24", "wide-10^8", "aliases-times-fragments", "cyclic-after-doubling"])
+def test_exponential_fragment_documents_are_refused_over_the_websocket(shape):
+    document, message = EXPONENTIAL[shape]
+    assert set(messages(async_to_sync(_over_websocket)(document))) == {message}
+
+
+@WEBSOCKET_DB
+def test_an_exponential_subscription_is_refused_over_the_websocket():
+    document = chain(24, on="SubscriptionRoot", leaf='paymentStatus(paymentId: "1") { id }',
+                     operation="subscription Q {{ ...F0 }}")
+    expected = SELECTIONS_MESSAGE.format(name="Q", count=2**25, limit=1000)
+    assert messages(async_to_sync(_over_websocket)(document)) == [expected]
+
+
 # ------------------------------------------------------------ cross-site use
 
 
@@ -479,3 +635,101 @@ def test_check_deploy_fails_on_the_development_secret_key():
     done = _check(_production_env(SECRET_KEY=None))
     assert done.returncode != 0
     assert "payments.E001" in done.stderr, done.stderr
+
+
+# ------------------------------------------------------------- bad requests
+#
+# Refused before any GraphQL runs, in the GraphQL-over-HTTP error shape with a
+# 4xx status: never a 500, Django's HTML error page, or "Unexpected error.".
+
+SUBSCRIPTION = 'subscription { paymentStatus(paymentId: "1") { id } }'
+
+
+def _refusal(response, status: int, code: str) -> str:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == "application/json", response["Content-Type"]
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": code}
+    return error["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_subscription_over_http_is_told_to_use_the_websocket(method):
+    client = Client()
+    response = client.get("/graphql/", {"query": SUBSCRIPTION}) if method == "GET" else post(client, SUBSCRIPTION)
+    assert "need a WebSocket" in _refusal(response, 400, "SUBSCRIPTION_NEEDS_WEBSOCKET")
+
+
+def _nested_variables(depth: int) -> str:
+    return '{"query": "{ __typename }", "variables": ' + '{"a": ' * depth + "1" + "}" * depth + "}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [pytest.param("[" * 100_000, id="100k-nested-arrays"), pytest.param(_nested_variables(10_000), id="variables-10k-deep")],
+)
+def test_a_body_nested_too_deeply_is_a_json_400(body):
+    response = Client().post("/graphql/", data=body, content_type="application/json")
+    assert _refusal(response, 400, "BAD_REQUEST") == "The request body is nested too deeply."
+
+
+@pytest.mark.django_db
+def test_nested_variables_in_a_get_are_a_json_400():
+    variables = '{"a": ' * 10_000 + "1" + "}" * 10_000
+    response = Client().get("/graphql/", {"query": "{ __typename }", "variables": variables})
+    assert _refusal(response, 400, "BAD_REQUEST") == "The request body is nested too deeply."
+
+
+@pytest.mark.django_db
+def test_a_body_over_data_upload_max_memory_size_is_a_json_413(settings):
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < 20_000_000  # Django's 2.5 MB
+    body = json.dumps({"query": "{ __typename }", "variables": {"x": "a" * 20_000_000}})
+    response = Client().post("/graphql/", data=body, content_type="application/json")
+    _refusal(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+@pytest.mark.django_db
+def test_a_body_that_is_not_json_is_a_json_400():
+    response = Client().post("/graphql/", data="{", content_type="application/json")
+    assert _refusal(response, 400, "BAD_REQUEST") == "Unable to parse request body as JSON"
+
+
+# --------------------------------------------------- no schema hints in production
+
+MISSPELT = [
+    pytest.param("{ paymnt(id: 1) { id } }", None, "Cannot query field 'paymnt' on type 'Query'.", id="field"),
+    pytest.param("{ payment(idd: 1) { id } }", None, "Unknown argument 'idd' on field 'Query.payment'.", id="argument"),
+    pytest.param("query($x: Strin) { tiers { name } }", None, "Unknown type 'Strin'.", id="type"),
+    pytest.param("{ payments(status: PENDNG) { edges { node { id } } } }", None,
+                 "Value 'PENDNG' does not exist in 'PaymentStatus' enum.", id="enum-value"),
+    pytest.param('mutation { createEvent(input: {titl: "x"}) { __typename } }', None,
+                 "Expected value of type 'CreateEventInput' not to include unknown field 'titl'. Found: { titl: \"x\" }.",
+                 id="input-field"),
+    pytest.param("query($s: PaymentStatus) { payments(status: $s) { edges { node { id } } } }", {"s": "PENDNG"},
+                 "Variable '$s' has invalid value: Value 'PENDNG' does not exist in 'PaymentStatus' enum.",
+                 id="enum-value-in-variables"),
+    pytest.param("mutation($p: CreateEventInput!) { createEvent(input: $p) { __typename } }", {"p": {"titl": "x"}},
+                 "Variable '$p' has invalid value: Expected value of type 'CreateEventInput' not to include unknown "
+                 "field 'titl'. Found: {'titl': 'x'}.", id="input-field-in-variables"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("query", "variables", "message"), MISSPELT)
+def test_without_introspection_errors_suggest_no_names(query, variables, message):
+    production = build_schema(debug=False).execute_sync(query, variable_values=variables)
+    said = [e.message for e in production.errors]
+    assert message in said and not any("Did you mean" in m for m in said), said
+    # The control: in debug (introspection on) graphql-core's suggestion is there.
+    debug = build_schema(debug=True).execute_sync(query, variable_values=variables)
+    assert any("Did you mean" in e.message for e in debug.errors)
+
+
+@pytest.mark.django_db
+def test_the_production_view_suggests_no_names(settings):
+    settings.DEBUG = False
+    view = ProjectGraphQLView.as_view(schema=build_schema(debug=False))
+    answer = json.loads(view(RequestFactory().get("/graphql/", {"query": "{ paymnt(id: 1) { id } }"})).content)
+    assert messages(answer) == ["Cannot query field 'paymnt' on type 'Query'."]
