@@ -275,7 +275,9 @@ class Mutation:
             subscription=result.subscription, client_secret=result.client_secret, publishable_key=result.publishable_key
         )
 
-    @strawberry_django.mutation(handle_django_errors=False)
+    @strawberry_django.mutation(
+        handle_django_errors=False, description="The owner, or staff with payments.change_subscription."
+    )
     def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> CancelSubscriptionResult:
         try:
             subscription = subscription_services.cancel_subscription(
@@ -307,6 +309,7 @@ class Mutation:
 
     @strawberry_django.mutation(
         handle_django_errors=False, description="Re-reads the PaymentIntent from Stripe and applies it (for a late webhook)."
+        " The owner, or staff with payments.change_payment."
     )
     def refresh_payment(self, info: Info, id: strawberry.ID) -> RefreshPaymentResult:
         try:
