@@ -10,6 +10,7 @@ the development defaults.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "strawberry_django",
+    "axes",
     "payments",
     "events",
     "schema",
@@ -99,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout of the admin login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -214,6 +218,27 @@ EMAIL_TIMEOUT = NOTIFY_TIMEOUT_SECONDS
 TWILIO_ACCOUNT_SID = _env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = _env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = _env_str("TWILIO_FROM_NUMBER")
+
+# ------------------------------------------------------ login throttling
+
+# django-axes counts failed logins (GraphQL `login` over HTTP and WebSocket, the
+# admin) per username and per client address, each on its own: after
+# LOGIN_FAILURE_LIMIT failures for a username (from any addresses) or from an
+# address (for any usernames) within LOGIN_COOLOFF_SECONDS, every login of it is
+# refused, the right password too, until those failures are older than that
+# (failing again while locked out from the same address keeps them fresh). The
+# GraphQL answer is an error with extensions.code RATE_LIMITED; the admin shows
+# axes's 429 page. A successful login clears that username's and address's count.
+LOGIN_FAILURE_LIMIT = int(_env_str("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_COOLOFF_SECONDS = int(_env_str("LOGIN_COOLOFF_SECONDS", "900"))
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_COOLOFF_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
 
 # ------------------------------------------------------ everything else
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from payments.errors import PayableNotPayable
 from payments.ids import int_id
+from payments.models import Payment, PaymentStatus
 from payments.payables import PayableAdapter
 
 from events.models import Event
@@ -39,7 +40,23 @@ class EventPayable(PayableAdapter):
 
     def revoke(self, obj: Event, payment) -> None:
         """A payment refunded in full takes back the activation it bought, if it is
-        what the event is active on; a refund of an older, superseded payment does not."""
-        if obj.tier_id == payment.tier_id:
+        what the event is active on; a refund of an older, superseded payment does not.
+        The event falls back to the best tier it still holds a succeeded payment for
+        (a partial refund still counts), and is inactive only when there is none."""
+        if obj.tier_id != payment.tier_id:
+            return
+        still_paid = (
+            Payment.objects.filter(
+                payable_type=self.type, payable_id=str(obj.pk),
+                status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED), tier__isnull=False,
+            )
+            .exclude(pk=payment.pk)
+            .select_related("tier")
+            .order_by("-tier__position")
+            .first()
+        )
+        if still_paid is None:
             obj.is_active = False
-            obj.save(update_fields=["is_active"])
+        else:
+            obj.is_active, obj.tier = True, still_paid.tier
+        obj.save(update_fields=["is_active", "tier"])

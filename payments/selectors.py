@@ -13,6 +13,7 @@ from payments.errors import InvalidInput
 from payments.ids import int_id
 from payments.ids import uuid_id as parse_uuid
 from payments.models import Invoice, Payment, Price, Refund, Subscription, Tier
+from payments.services import access
 
 
 
@@ -25,13 +26,14 @@ def active_prices() -> QuerySet[Price]:
     return Price.objects.filter(active=True).order_by("currency", "unit_amount", "id")
 
 
-def payment_get_for_viewer(*, user, payment_id) -> Payment | None:
-    """The payment when the viewer owns it or is staff; None otherwise (existence is not leaked)."""
+def payment_get_for_viewer(*, user, payment_id, any_with: tuple[str, ...] = access.VIEW_PAYMENT) -> Payment | None:
+    """The payment when the viewer owns it, or is staff holding one of the
+    permissions ``any_with``; None otherwise (existence is not leaked)."""
     pk = parse_uuid(payment_id)
     if pk is None or user is None or not user.is_authenticated:
         return None
     qs = Payment.objects.filter(pk=pk)
-    if not user.is_staff:
+    if not access.holds_any(user, any_with):
         qs = qs.filter(user=user)
     return qs.first()
 
@@ -53,12 +55,16 @@ def subscription_list_for_viewer(*, user) -> QuerySet[Subscription]:
     return Subscription.objects.filter(user=user).order_by("-created_at", "-id")
 
 
-def subscription_get_for_viewer(*, user, subscription_id) -> Subscription | None:
+def subscription_get_for_viewer(
+    *, user, subscription_id, any_with: tuple[str, ...] = access.CHANGE_SUBSCRIPTION
+) -> Subscription | None:
+    """The subscription when the viewer owns it, or is staff holding one of
+    ``any_with``; None otherwise (existence is not leaked)."""
     pk = int_id(subscription_id)
     if user is None or not user.is_authenticated or pk is None:
         return None
     qs = Subscription.objects.filter(pk=pk)
-    if not user.is_staff:
+    if not access.holds_any(user, any_with):
         qs = qs.filter(user=user)
     return qs.first()
 

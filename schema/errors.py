@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
 from payments.errors import ErrorCode as ErrorCodeEnum
@@ -22,3 +23,9 @@ def operation_info(error: PaymentsError) -> OperationInfo:
             )
         ]
     )
+
+
+def rate_limited(message: str, *, retry_after_seconds: int) -> GraphQLError:
+    """For an operation that returns no union (``login``): a GraphQL error whose
+    ``extensions.code`` is RATE_LIMITED (not an ErrorCode of the contract)."""
+    return GraphQLError(message, extensions={"code": "RATE_LIMITED", "retryAfterSeconds": retry_after_seconds})

@@ -9,11 +9,13 @@ from typing import Annotated, Union
 import strawberry
 import strawberry_django
 from strawberry.types import Info
-from asgiref.sync import async_to_sync
-from channels import auth as channels_auth
+from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
 from django.core.exceptions import ValidationError
-from strawberry_django.auth.mutations import resolve_login, resolve_logout
+from strawberry_django.auth.mutations import resolve_logout
 from strawberry_django.auth.utils import get_current_user
 from strawberry_django.utils.requests import get_request
 from strawberry_django.fields.types import OperationInfo
@@ -25,7 +27,7 @@ from payments.services import checkout as checkout_services
 from payments.services import refunds as refund_services
 from payments.services import subscriptions as subscription_services
 from schema import types
-from schema.errors import operation_info
+from schema.errors import operation_info, rate_limited
 
 
 @strawberry.input
@@ -170,6 +172,20 @@ def _websocket_scope(info: Info) -> dict | None:
     return None if hasattr(request, "session") else getattr(request, "scope", None)
 
 
+def _scope_request(scope: dict) -> HttpRequest:
+    """A Django request standing for a WebSocket connection: its client address,
+    user agent, path, session and user (what auth.login/logout and django-axes read)."""
+    request = HttpRequest()
+    request.method = "POST"
+    request.path = request.path_info = scope.get("path", "")
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    client = scope.get("client") or ("", 0)
+    request.META.update({"REMOTE_ADDR": client[0] or "", "HTTP_USER_AGENT": headers.get("user-agent", "")})
+    request.session = scope["session"]
+    request.user = scope.get("user") or AnonymousUser()
+    return request
+
+
 def _viewer(info: Info):
     user = get_current_user(info)
     if not user.is_authenticated:
@@ -179,18 +195,31 @@ def _viewer(info: Info):
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False, description="Session login; also works over the WebSocket.")
+    @strawberry_django.mutation(
+        handle_django_errors=False,
+        description="Session login; also works over the WebSocket. Repeated failures for a username or from an"
+        " address are refused for a while (LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_SECONDS): error code RATE_LIMITED.",
+    )
     def login(self, info: Info, username: str, password: str) -> types.User:
         scope = _websocket_scope(info)
-        if scope is None:
-            return resolve_login(info, username, password)
-        # strawberry-django's login does nothing on a WebSocket consumer: log the
-        # connection's scope in, as Channels does, so later operations see the user.
-        user = authenticate(username=username, password=password)
+        # Over the WebSocket, a Django request made of the connection's scope, so
+        # that django-axes (the backend and the login signals) sees the client's
+        # address and the session is the connection's.
+        request = get_request(info) if scope is None else _scope_request(scope)
+        user = authenticate(request, username=username, password=password)
         if user is None:
+            if getattr(request, "axes_locked_out", False):
+                # The answer is this typed error, not AxesMiddleware's lockout page
+                # in place of the whole GraphQL response.
+                request.axes_locked_out = False
+                raise rate_limited(
+                    "Too many failed logins: try again later.", retry_after_seconds=settings.LOGIN_COOLOFF_SECONDS
+                )
             raise ValidationError("Incorrect username/password")
-        async_to_sync(channels_auth.login)(scope, user)
-        scope["session"].save()
+        auth.login(request, user)
+        if scope is not None:
+            scope["user"] = user
+            scope["session"].save()
         return user
 
     @strawberry_django.mutation(handle_django_errors=False)
@@ -199,7 +228,10 @@ class Mutation:
         if scope is None:
             return resolve_logout(info)
         was_in = bool(scope.get("user") and scope["user"].is_authenticated)
-        async_to_sync(channels_auth.logout)(scope)
+        # Django's logout (not Channels'): its user_logged_out signal then carries a
+        # request, which django-axes's receiver needs.
+        auth.logout(_scope_request(scope))
+        scope["user"] = AnonymousUser()
         return was_in
 
     @strawberry_django.mutation(handle_django_errors=False)
@@ -275,7 +307,9 @@ class Mutation:
             subscription=result.subscription, client_secret=result.client_secret, publishable_key=result.publishable_key
         )
 
-    @strawberry_django.mutation(handle_django_errors=False)
+    @strawberry_django.mutation(
+        handle_django_errors=False, description="The owner, or staff with payments.change_subscription."
+    )
     def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> CancelSubscriptionResult:
         try:
             subscription = subscription_services.cancel_subscription(
@@ -307,6 +341,7 @@ class Mutation:
 
     @strawberry_django.mutation(
         handle_django_errors=False, description="Re-reads the PaymentIntent from Stripe and applies it (for a late webhook)."
+        " The owner, or staff with payments.change_payment."
     )
     def refresh_payment(self, info: Info, id: strawberry.ID) -> RefreshPaymentResult:
         try:

@@ -37,7 +37,7 @@ class Query:
         user = _viewer(info)
         return EventModel.objects.filter(user=user) if user else EventModel.objects.none()
 
-    @strawberry_django.field(description="The viewer's own, or any for staff; null otherwise.")
+    @strawberry_django.field(description="The viewer's own, or any for staff with payments.view_payment (or change_payment); null otherwise.")
     def payment(self, info: Info, id: strawberry.ID) -> types.Payment | None:
         return selectors.payment_get_for_viewer(user=_viewer(info), payment_id=id)
 

@@ -43,7 +43,7 @@ def _read(fn, /, *args, **kwargs):
 @strawberry.type
 class SubscriptionRoot:
     @strawberry.subscription(
-        description="The payment's current state at once, then every change of it, in order. Owner or staff only."
+        description="The payment's current state at once, then every change of it, in order. Owner, or staff with payments.view_payment (or change_payment), only."
     )
     async def payment_status(self, info: Info, payment_id: strawberry.ID) -> AsyncGenerator[types.Payment, None]:
         user = await aget_current_user(info)

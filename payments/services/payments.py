@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from payments import gateway, payables
 from payments.conf import get_config
 from payments.errors import (
+    Forbidden,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
@@ -27,7 +28,7 @@ from payments.models import Customer, Payment, PaymentStatus, Price
 from payments.models.payment import LIVE, OPEN
 from payments.selectors import parse_uuid, payment_get_for_viewer
 from payments.services import fulfilment, ledger, notifications, refunds
-from payments.services.access import require_payments_enabled, require_user
+from payments.services.access import CHANGE_PAYMENT, holds_any, require_payments_enabled, require_user
 from payments.services.customers import customer_get_or_create
 from payments.services.idempotency import check_idempotency_key, request_fingerprint
 
@@ -357,6 +358,8 @@ def refresh_payment(*, user, payment_id: str) -> Payment:
     payment = payment_get_for_viewer(user=user, payment_id=payment_id)
     if payment is None:
         raise NotFound("No such payment.", field="id")
+    if payment.user_id != user.pk and not holds_any(user, CHANGE_PAYMENT):
+        raise Forbidden("You may not refresh this payment.")  # they may see it (payments.view_payment)
     if not payment.stripe_payment_intent_id:
         return payment
     intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)

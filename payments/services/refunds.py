@@ -30,7 +30,7 @@ from payments.money import amount_problem
 from payments.models import Payment, PaymentStatus, Refund
 from payments.selectors import payment_get_for_viewer
 from payments.services import fulfilment, ledger
-from payments.services.access import may_refund, require_payments_enabled, require_user
+from payments.services.access import REFUND_PAYMENT, VIEW_PAYMENT, may_refund, require_payments_enabled, require_user
 from payments.services.idempotency import check_idempotency_key, request_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ def refund_payment(
     """
     require_user(actor)
     require_payments_enabled()
-    payment = payment_get_for_viewer(user=actor, payment_id=payment_id)
+    # Found by its owner, by who may see it, and by who may refund it; refused
+    # (FORBIDDEN) below to those of them who may not refund it.
+    payment = payment_get_for_viewer(user=actor, payment_id=payment_id, any_with=(*VIEW_PAYMENT, *REFUND_PAYMENT))
     if payment is None:
         raise NotFound("No such payment.", field="paymentId")
     if not may_refund(actor, payment):

@@ -1,6 +1,8 @@
 """Who may do what: every query, mutation and the subscription of the contract,
-asked by the anonymous visitor, another user, the owner and staff (and, for
-refund, staff with payments.add_refund). One row of MATRIX per cell.
+asked by the anonymous visitor, another user, the owner, staff without any
+permission and staff holding each permission that grants power over someone
+else's payments or subscriptions (view_payment, change_payment, add_refund,
+change_subscription). One test per cell of MATRIX: every operation for every role.
 
 Each operation turns its answer into a short outcome ("null", "own",
 "NOT_FOUND", ...) and the cell names the outcome it must be. Where a cell is a
@@ -39,8 +41,7 @@ from payments.services.payments import PayableRef, create_payment_intent
 from config.asgi import application  # imported at collection: DEBUG is still the environment's
 from tests.conftest import GraphQL
 
-ROLES = ("anonymous", "other_user", "owner", "staff", "staff_with_refund")
-PASSWORDS = {"alice": "pw-alice", "mallory": "pw-mallory", "staff": "pw-staff", "cashier": "pw-cashier"}
+PASSWORDS = {"alice": "pw-alice", "mallory": "pw-mallory", "staff": "pw-staff"}
 MISSING_UUID = str(uuid.UUID(int=0x5EED))
 MISSING_INT = "987654"
 URLS = {"successUrl": "http://localhost:3000/paid", "cancelUrl": "http://localhost:3000/cart"}
@@ -287,29 +288,71 @@ OPS = {
                         target=lambda w: str(w.payment.pk), missing=MISSING_UUID),
 }
 
-# What each viewer gets. "staff_with_refund" only where it differs from staff (refund).
-MATRIX = {
-    "tiers": {"anonymous": "public", "other_user": "public", "owner": "public", "staff": "public"},
-    "tier": {"anonymous": "public", "other_user": "public", "owner": "public", "staff": "public"},
-    "me": {"anonymous": "null", "other_user": "self", "owner": "self", "staff": "self"},
-    "events": {"anonymous": "[]", "other_user": "[]", "owner": "own", "staff": "[]"},
-    "payment": {"anonymous": "null", "other_user": "null", "owner": "the payment", "staff": "the payment"},
-    "payments": {"anonymous": "[]", "other_user": "[]", "owner": "own", "staff": "[]"},
-    "refunds": {"anonymous": "[]", "other_user": "[]", "owner": "own", "staff": "[]"},
-    "subscriptions": {"anonymous": "[]", "other_user": "[]", "owner": "own", "staff": "[]"},
-    "invoices": {"anonymous": "[]", "other_user": "[]", "owner": "own", "staff": "[]"},
-    "login": {"anonymous": "logged in as alice", "other_user": "logged in as alice", "owner": "logged in as alice", "staff": "logged in as alice"},
-    "logout": {"anonymous": "false", "other_user": "true", "owner": "true", "staff": "true"},
-    "createEvent": {"anonymous": "UNAUTHENTICATED", "other_user": "CreateEventPayload", "owner": "CreateEventPayload", "staff": "CreateEventPayload"},
-    "activateEvent": {"anonymous": "UNAUTHENTICATED", "other_user": "NOT_FOUND", "owner": "CreateEventPayload", "staff": "NOT_FOUND"},
-    "createPaymentIntent": {"anonymous": "UNAUTHENTICATED", "other_user": "NOT_FOUND", "owner": "CreatePaymentIntentPayload", "staff": "NOT_FOUND"},
-    "createCheckoutSession": {"anonymous": "UNAUTHENTICATED", "other_user": "NOT_FOUND", "owner": "CreateCheckoutSessionPayload", "staff": "NOT_FOUND"},
-    "createSubscription": {"anonymous": "UNAUTHENTICATED", "other_user": "CreateSubscriptionPayload", "owner": "CreateSubscriptionPayload", "staff": "CreateSubscriptionPayload"},
-    "cancelSubscription": {"anonymous": "UNAUTHENTICATED", "other_user": "NOT_FOUND", "owner": "CancelSubscriptionPayload", "staff": "CancelSubscriptionPayload"},
-    "refund": {"anonymous": "UNAUTHENTICATED", "other_user": "NOT_FOUND", "owner": "FORBIDDEN", "staff": "FORBIDDEN", "staff_with_refund": "RefundPayload"},
-    "refreshPayment": {"anonymous": "UNAUTHENTICATED", "other_user": "NOT_FOUND", "owner": "Payment", "staff": "Payment"},
-    "paymentStatus": {"anonymous": "error", "other_user": "error", "owner": "the payment", "staff": "the payment"},
+# What each viewer gets, for every role. Staff-ness alone grants nothing over
+# someone else's things: "staff" (no permission) gets what any other user gets.
+# Reading someone else's payment needs payments.view_payment (or change_payment,
+# as in the admin), refreshing it change_payment, refunding it add_refund,
+# cancelling someone else's subscription change_subscription. Where a
+# permission lets the viewer see the object but not do this to it: FORBIDDEN.
+PERMISSIONS = {
+    "staff_with_view_payment": ("view_payment",),
+    "staff_with_change_payment": ("change_payment",),
+    "staff_with_refund": ("add_refund",),
+    "staff_with_change_subscription": ("change_subscription",),
 }
+ROLES = ("anonymous", "other_user", "owner", "staff", *PERMISSIONS)
+_COLUMNS = ("anonymous", "other_user", "owner", "staff", "view_payment", "change_payment", "refund", "change_subscription")
+
+
+def _row(*cells: str) -> dict[str, str]:
+    """One operation's outcomes, in the order of _COLUMNS (= ROLES)."""
+    assert len(cells) == len(ROLES), cells
+    return dict(zip(ROLES, cells))
+
+
+def _everyone(outcome: str) -> dict[str, str]:
+    return _row(*[outcome] * len(ROLES))
+
+
+def _own_list() -> dict[str, str]:
+    return _row("[]", "[]", "own", "[]", "[]", "[]", "[]", "[]")
+
+
+def _owner_only(payload: str) -> dict[str, str]:
+    return _row("UNAUTHENTICATED", "NOT_FOUND", payload, "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND")
+
+
+def _anyone_logged_in(payload: str) -> dict[str, str]:
+    return _row("UNAUTHENTICATED", *[payload] * (len(ROLES) - 1))
+
+
+MATRIX = {
+    #                                anonymous  other_user  owner  staff  view_payment  change_payment  refund  change_subscription
+    "tiers": _everyone("public"),
+    "tier": _everyone("public"),
+    "me": _row("null", *["self"] * (len(ROLES) - 1)),
+    "events": _own_list(),
+    "payment": _row("null", "null", "the payment", "null", "the payment", "the payment", "null", "null"),
+    "payments": _own_list(),
+    "refunds": _own_list(),
+    "subscriptions": _own_list(),
+    "invoices": _own_list(),
+    "login": _everyone("logged in as alice"),
+    "logout": _row("false", *["true"] * (len(ROLES) - 1)),
+    "createEvent": _anyone_logged_in("CreateEventPayload"),
+    "activateEvent": _owner_only("CreateEventPayload"),
+    "createPaymentIntent": _owner_only("CreatePaymentIntentPayload"),
+    "createCheckoutSession": _owner_only("CreateCheckoutSessionPayload"),
+    "createSubscription": _anyone_logged_in("CreateSubscriptionPayload"),
+    "cancelSubscription": _row("UNAUTHENTICATED", "NOT_FOUND", "CancelSubscriptionPayload", "NOT_FOUND",
+                               "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "CancelSubscriptionPayload"),
+    "refund": _row("UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND",
+                   "FORBIDDEN", "FORBIDDEN", "RefundPayload", "NOT_FOUND"),
+    "refreshPayment": _row("UNAUTHENTICATED", "NOT_FOUND", "Payment", "NOT_FOUND",
+                           "FORBIDDEN", "Payment", "NOT_FOUND", "NOT_FOUND"),
+    "paymentStatus": _row("error", "error", "the payment", "error", "the payment", "the payment", "error", "error"),
+}
+assert tuple(c if c in ROLES[:4] else f"staff_with_{c}" for c in _COLUMNS) == ROLES
 assert set(MATRIX) == set(OPS)
 # Refusals: nothing written, nothing asked of Stripe, and (with an id) the same answer as for a missing id.
 REFUSALS = {"null", "[]", "error", "UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN"}
@@ -330,9 +373,15 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def users(user, other_user, staff_user, django_user_model) -> dict:
-    cashier = django_user_model.objects.create_user("cashier", password=PASSWORDS["cashier"], is_staff=True)
-    cashier.user_permissions.add(Permission.objects.get(codename="add_refund", content_type__app_label="payments"))
-    return {"anonymous": None, "other_user": other_user, "owner": user, "staff": staff_user, "staff_with_refund": cashier}
+    made = {"anonymous": None, "other_user": other_user, "owner": user, "staff": staff_user}
+    for role, codenames in PERMISSIONS.items():
+        holder = django_user_model.objects.create_user(role, password=f"pw-{role}", is_staff=True)
+        holder.user_permissions.add(
+            *Permission.objects.filter(codename__in=codenames, content_type__app_label="payments")
+        )
+        assert holder.user_permissions.count() == len(codenames)
+        made[role] = holder
+    return made
 
 
 def _client(viewer) -> GraphQL:
