@@ -2,7 +2,7 @@
 
 One ``stripe.StripeClient`` built from settings with a pinned API version and
 explicit network retries. With no secret key it talks to the built-in
-emulator (payments.emulator) through a custom ``http_client``, so the same
+emulator (stripe_emulator) through a custom ``http_client``, so the same
 code path runs in development, in the tests and against real Stripe.
 
 Every POST carries an idempotency key chosen by the caller. Answers come back
@@ -377,7 +377,7 @@ class _EmulatorHTTPClient(stripe.HTTPClient):
         self._emulator = emulator
 
     def request(self, method, url, headers, post_data=None, *, _usage=None):
-        from payments.emulator import EmulatorConnectionError
+        from stripe_emulator import EmulatorConnectionError
 
         try:
             return self._emulator.handle_http(method, url, headers or {}, post_data)
@@ -397,7 +397,7 @@ def _client(secret_key: str, api_version: str, max_network_retries: int) -> stri
         return stripe.StripeClient(
             secret_key, stripe_version=api_version, max_network_retries=max_network_retries
         )
-    from payments.emulator import get_emulator
+    from stripe_emulator import get_emulator
 
     return stripe.StripeClient(
         EMULATOR_API_KEY,

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payments.emulator.objects import add_interval, card_fee, period_end
+from stripe_emulator.objects import add_interval, card_fee, period_end
 
 CREATED = [
     "customer.subscription.created",

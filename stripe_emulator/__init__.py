@@ -4,7 +4,7 @@ The emulator is written by hand because no offline Python Stripe emulator
 exists (stripe-mock is a Go binary fetched from GitHub and stateless).
 
 It answers the real ``stripe`` library through the HTTP client adapter in
-``payments.gateway`` (``Emulator.handle_http``), keeps Stripe's state in its
+the host's gateway (``Emulator.handle_http``), keeps Stripe's state in its
 own SQLite file shared by every process of the checkout, follows Stripe's
 test cards, idempotency and error shapes, and records events that
 ``deliver_pending`` POSTs, signed, to the webhook endpoint. ``pay``,
@@ -23,8 +23,6 @@ from __future__ import annotations
 import functools
 import threading
 
-from payments.conf import get_config
-
 from .api import Emulator, EmulatorConnectionError
 from .delivery import HttpSender, Sender
 from .store import StoredEvent
@@ -41,9 +39,12 @@ __all__ = [
 
 def get_emulator() -> Emulator:
     """The process's emulator for the configured database file, secret and webhook URL."""
-    config = get_config()
+    from django.conf import settings  # the host project's: STRIPE_EMULATOR_DB, ...
+
     with _lock:  # one instance per process: injected faults must reach the gateway's
-        return _emulator(config.emulator_db, config.webhook_secret, config.emulator_webhook_url)
+        return _emulator(
+            settings.STRIPE_EMULATOR_DB, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_EMULATOR_WEBHOOK_URL
+        )
 
 
 _lock = threading.Lock()

@@ -13,8 +13,8 @@ import stripe
 import stripe.params as sp
 from typing_extensions import NotRequired, is_typeddict
 
-from payments.emulator import api as emulator_api
-from payments.emulator.params import fields, required
+from stripe_emulator import api as emulator_api
+from stripe_emulator.params import fields, required
 from payments.gateway import _EmulatorHTTPClient
 
 
