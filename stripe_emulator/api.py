@@ -34,7 +34,7 @@ from .common import (
     _parameter_unknown,
 )
 from .customers import Customers
-from .delivery import HttpSender, Sender, signed_request
+from .delivery import AutoDelivery, HttpSender, Sender, signed_request
 from .events import Events
 from .forms import decode_form
 from .params import ParamsError
@@ -78,13 +78,27 @@ class Emulator(
 ):
     """Stripe, for one test-mode account, with its state in the SQLite file ``db_path``."""
 
-    def __init__(self, *, db_path: str, webhook_secret: str, webhook_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        db_path: str,
+        webhook_secret: str,
+        webhook_url: str,
+        auto_deliver: bool = False,
+        delivery_delay: float = AutoDelivery.DELAY,
+    ) -> None:
+        """``auto_deliver``: the events an API request causes are POSTed to
+        ``webhook_url`` by a background thread ``delivery_delay`` seconds after it,
+        as Stripe delivers soon after the call; off, they wait for
+        :meth:`deliver_pending` (the tests, the ``stripe_emulator`` command)."""
         self.db_path = db_path
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
         self._store = Store(db_path)
         self._faults: list[_Fault] = []
         self._faults_lock = threading.Lock()
+        self._delivering = threading.Lock()  # one delivery run at a time in this process
+        self._auto = AutoDelivery(self.deliver_pending, delivery_delay) if auto_deliver else None
 
     # ------------------------------------------------------------- HTTP
 
@@ -113,6 +127,8 @@ class Emulator(
             response_headers["Idempotency-Key"] = key
         if replayed:
             response_headers["Idempotent-Replayed"] = "true"
+        if self._auto is not None and not replayed:
+            self._auto.soon()
         return result.body, result.status, response_headers
 
     def _execute(
@@ -265,12 +281,13 @@ class Emulator(
         """
         send = sender or HttpSender(self.webhook_url)
         results = []
-        for stored in self._store.events(pending_only=True):
-            body, headers = signed_request(stored.event, self.webhook_secret)
-            status = send(body, headers)
-            with self._store.transaction() as tx:
-                tx.record_delivery(stored.event["id"], delivered=200 <= status < 300)
-            results.append((stored.event["id"], status))
+        with self._delivering:
+            for stored in self._store.events(pending_only=True):
+                body, headers = signed_request(stored.event, self.webhook_secret)
+                status = send(body, headers)
+                with self._store.transaction() as tx:
+                    tx.record_delivery(stored.event["id"], delivered=200 <= status < 300)
+                results.append((stored.event["id"], status))
         return results
 
     # ----------------------------------------------------------- faults
