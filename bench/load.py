@@ -38,7 +38,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect as ws_connect
 
-FIXTURES = Path(__file__).resolve().parent.parent / "payments" / "emulator" / "fixtures.json"
+FIXTURES = Path(__file__).resolve().parent.parent / "stripe_emulator" / "fixtures.json"
 API_VERSION = "2026-10-28.endive"
 SUBSCRIBE = "subscription($id: ID!) { paymentStatus(paymentId: $id) { id status amount failureCode } }"
 

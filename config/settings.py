@@ -183,6 +183,19 @@ STRIPE_EMULATOR_DB = _env_str(
 STRIPE_EMULATOR_WEBHOOK_URL = _env_str(
     "STRIPE_EMULATOR_WEBHOOK_URL", f"http://127.0.0.1:{PORT}/api/payments/webhook/"
 )
+# Another Stripe's base URL (empty: api.stripe.com): the emulator as its own
+# process (`python -m stripe_emulator`, http://127.0.0.1:12111), stripe-mock, localstripe.
+STRIPE_API_BASE = _env_str("STRIPE_API_BASE").rstrip("/")
+# The stripe.HTTPClient class the gateway sends through (empty: the library's
+# own, over the network). With no secret key and no STRIPE_API_BASE, the
+# emulator inside this process answers.
+STRIPE_HTTP_CLIENT = _env_str(
+    "STRIPE_HTTP_CLIENT", "" if STRIPE_SECRET_KEY or STRIPE_API_BASE else "stripe_emulator.inprocess.HTTPClient"
+)
+# The in-process emulator delivers the events of our own calls (a refund, a
+# cancel) to STRIPE_EMULATOR_WEBHOOK_URL soon after each call, as Stripe does;
+# the tests turn it off and deliver explicitly.
+STRIPE_EMULATOR_AUTO_DELIVER = _env_bool("STRIPE_EMULATOR_AUTO_DELIVER", True)
 
 PAYMENTS_ENABLED = _env_bool("PAYMENTS_ENABLED", True)
 # Owners may refund their own payments (staff with payments.add_refund always may).

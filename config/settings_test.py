@@ -10,3 +10,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.bookings"]
 # must not lock each other out. Throttling stays on (every login goes through
 # django-axes); tests/reliability/test_login_throttling.py sets its own limit.
 AXES_FAILURE_LIMIT = 1000
+
+# Deterministic webhooks: a test delivers the emulator's events when it says so
+# (tests/conftest.py's `deliver`), never a background thread.
+STRIPE_EMULATOR_AUTO_DELIVER = False

@@ -12,6 +12,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from config.emulator import emulator
 from payments.health import healthz
 from payments.webhooks.views import stripe_webhook
 from schema.schema import schema
@@ -109,4 +110,6 @@ urlpatterns = [
     ),
     path("api/payments/webhook/", stripe_webhook, name="stripe-webhook"),
     path("healthz", healthz, name="healthz"),
+    # The Stripe emulator's HTTP face, only while it is active (config/emulator.py).
+    path("_emulator/<path:rest>", emulator, name="stripe-emulator"),
 ]

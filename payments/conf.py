@@ -19,6 +19,8 @@ class PaymentsConfig:
     webhook_secret: str
     api_version: str
     max_network_retries: int
+    api_base: str
+    http_client: str
     enabled: bool
     customer_refunds: bool
     default_currency: str
@@ -54,6 +56,8 @@ def get_config() -> PaymentsConfig:
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
         api_version=settings.STRIPE_API_VERSION,
         max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        api_base=settings.STRIPE_API_BASE,
+        http_client=settings.STRIPE_HTTP_CLIENT,
         enabled=settings.PAYMENTS_ENABLED,
         customer_refunds=settings.PAYMENTS_CUSTOMER_REFUNDS,
         default_currency=settings.DEFAULT_CURRENCY,

@@ -1,9 +1,10 @@
-"""The only module that calls ``stripe`` (the emulator reads only its params types).
+"""The only module of the product that calls ``stripe``.
 
 One ``stripe.StripeClient`` built from settings with a pinned API version and
-explicit network retries. With no secret key it talks to the built-in
-emulator (payments.emulator) through a custom ``http_client``, so the same
-code path runs in development, in the tests and against real Stripe.
+explicit network retries. ``STRIPE_API_BASE`` points it at another Stripe
+(a local stand-in as its own process) and ``STRIPE_HTTP_CLIENT`` names the
+``stripe.HTTPClient`` class it sends through (a stand-in inside this process),
+so the same code path runs in development, in the tests and against Stripe.
 
 Every POST carries an idempotency key chosen by the caller. Answers come back
 as plain dataclasses; ``stripe.*Error`` is translated into payments.errors.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import stripe
+from django.utils.module_loading import import_string
 
 from payments.conf import get_config
 from payments.logging import log_stripe_call, request_id_of
@@ -33,7 +35,8 @@ from payments.errors import (
     ProviderUnavailable,
 )
 
-EMULATOR_API_KEY = "sk_test_emulator"
+# The key sent when none is configured: a local stand-in accepts any test key.
+NO_SECRET_KEY = "sk_test_local"
 
 
 # ------------------------------------------------------------ plain values
@@ -367,49 +370,25 @@ def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
 # ----------------------------------------------------------------- client
 
 
-class _EmulatorHTTPClient(stripe.HTTPClient):
-    """Hands the stripe library's requests to the in-process emulator."""
-
-    name = "payments-emulator"
-
-    def __init__(self, emulator: Any):
-        super().__init__()
-        self._emulator = emulator
-
-    def request(self, method, url, headers, post_data=None, *, _usage=None):
-        from payments.emulator import EmulatorConnectionError
-
-        try:
-            return self._emulator.handle_http(method, url, headers or {}, post_data)
-        except EmulatorConnectionError as exc:
-            raise stripe.APIConnectionError(f"Could not reach Stripe (emulated {exc}).", should_retry=True) from exc
-
-    def request_stream(self, method, url, headers, post_data=None, *, _usage=None):
-        raise NotImplementedError("the emulator does not stream")
-
-    def close(self):
-        pass
-
-
 @functools.cache
-def _client(secret_key: str, api_version: str, max_network_retries: int) -> stripe.StripeClient:
-    if secret_key:
-        return stripe.StripeClient(
-            secret_key, stripe_version=api_version, max_network_retries=max_network_retries
-        )
-    from payments.emulator import get_emulator
-
+def _client(
+    secret_key: str, api_version: str, max_network_retries: int, api_base: str, http_client: str
+) -> stripe.StripeClient:
+    options: dict[str, Any] = {}
+    if api_base:
+        options["base_addresses"] = {"api": api_base}
+    if http_client:
+        options["http_client"] = import_string(http_client)()
     return stripe.StripeClient(
-        EMULATOR_API_KEY,
-        stripe_version=api_version,
-        max_network_retries=max_network_retries,
-        http_client=_EmulatorHTTPClient(get_emulator()),
+        secret_key or NO_SECRET_KEY, stripe_version=api_version, max_network_retries=max_network_retries, **options
     )
 
 
 def get_client() -> stripe.StripeClient:
     config = get_config()
-    return _client(config.secret_key, config.api_version, config.max_network_retries)
+    return _client(
+        config.secret_key, config.api_version, config.max_network_retries, config.api_base, config.http_client
+    )
 
 
 def reset_client() -> None:

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from payments import gateway
-from payments.emulator import get_emulator
+from stripe_emulator import get_emulator
 from payments.models import Price, Tier
 
 WEBHOOK_PATH = "/api/payments/webhook/"

@@ -91,6 +91,8 @@ def server_starter(settings, tmp_path):
             DJANGO_SETTINGS_MODULE="config.settings",
             DATABASE_URL=_database_url(),
             STRIPE_EMULATOR_DB=settings.STRIPE_EMULATOR_DB,
+            # As in the test settings: the test delivers the emulator's events, no thread of the server.
+            STRIPE_EMULATOR_AUTO_DELIVER="false",
             DEBUG="true",
             LOG_LEVEL="WARNING",
             **extra,

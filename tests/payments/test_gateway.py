@@ -73,3 +73,18 @@ def test_parse_webhook_refuses_a_tampered_body(emulator):
     header = gateway.sign_webhook_payload('{"a": 1}', "whsec_development_emulator_secret")
     with pytest.raises(InvalidWebhook):
         gateway.parse_webhook(b'{"a": 2}', header)
+
+
+def test_the_gateway_does_not_know_the_emulator_exists():
+    """It reaches any Stripe by STRIPE_API_BASE / STRIPE_HTTP_CLIENT (settings)."""
+    from pathlib import Path
+
+    assert "emulator" not in Path(gateway.__file__).read_text().lower()
+
+
+def test_api_base_is_where_the_client_sends(settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:12111"
+    settings.STRIPE_HTTP_CLIENT = ""
+    gateway.reset_client()
+    assert gateway.get_client()._requestor.base_addresses["api"] == "http://127.0.0.1:12111"
+    gateway.reset_client()

@@ -532,7 +532,7 @@ def test_client_secret_is_null_when_nothing_is_due(gql, catalog, emulator):
 def later(monkeypatch, seconds: int) -> None:
     """Time passes at Stripe (the emulator has no clock of its own)."""
     now = int(time.time()) + seconds
-    monkeypatch.setattr("payments.emulator.objects.now", lambda: now)
+    monkeypatch.setattr("stripe_emulator.objects.now", lambda: now)
 
 
 def test_paused_and_resumed_through_the_endpoint(gql, catalog, emulator, deliver, monkeypatch):
@@ -585,7 +585,7 @@ def test_invoice_updated_through_the_endpoint(gql, catalog, emulator, deliver):
 
 
 def test_payment_status_of_a_subscription_invoice_payment_receives_its_change(start_server, gql, user, catalog, emulator, deliver):
-    from payments.emulator import HttpSender
+    from stripe_emulator import HttpSender
     from tests.live_server import Browser
     from tests.schema.test_subscriptions import receive
     from tests.schema.test_subscriptions import subscribe as watch

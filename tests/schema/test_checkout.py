@@ -369,7 +369,7 @@ def test_admins_are_told_once_per_sale_however_often_the_webhook_comes(gql, cata
         # Stripe delivers everything again (a retry storm): nothing more is sent.
         sender = ClientSender(Client())
         for stored in emulator.events():
-            from payments.emulator.delivery import signed_request
+            from stripe_emulator.delivery import signed_request
 
             body, headers = signed_request(stored.event, emulator.webhook_secret)
             assert sender(body, headers) == 200

@@ -190,7 +190,7 @@ def send_only(emulator, event) -> int:
     """Deliver one stored event through the endpoint (the others stay undelivered)."""
     from django.test import Client
 
-    from payments.emulator.delivery import signed_request
+    from stripe_emulator.delivery import signed_request
     from tests.conftest import ClientSender
 
     return ClientSender(Client())(*signed_request(event, emulator.webhook_secret))
@@ -428,7 +428,7 @@ def test_every_ordering_of_a_refunded_payments_events_ends_the_same(order, user,
     the ledger ends the same."""
     from django.test import Client
 
-    from payments.emulator.delivery import signed_request
+    from stripe_emulator.delivery import signed_request
     from payments.services.payments import refresh_payment
     from tests.conftest import ClientSender
 

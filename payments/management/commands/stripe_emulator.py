@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payments.conf import get_config
-from payments.emulator import Emulator, get_emulator
-from payments.emulator.objects import format_amount
+from stripe_emulator import Emulator, get_emulator
+from stripe_emulator.objects import format_amount
 
 
 class Command(BaseCommand):

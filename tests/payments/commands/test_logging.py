@@ -16,7 +16,7 @@ from django.test import Client
 
 from events.models import Event
 from payments import gateway
-from payments.emulator.delivery import signed_request
+from stripe_emulator.delivery import signed_request
 from payments.logging import kv, log_stripe_call, stripe_operation
 from payments.models import WebhookEvent
 from tests.conftest import WEBHOOK_PATH, ClientSender, make_event, post_event, sign

@@ -36,7 +36,7 @@ def shop(transactional_db, django_user_model, catalog):
 
 def stripe_list(emulator, path: str) -> list[dict]:
     body, status, _ = emulator.handle_http(
-        "GET", f"https://api.stripe.com{path}", {"Authorization": f"Bearer {gateway.EMULATOR_API_KEY}"}, None
+        "GET", f"https://api.stripe.com{path}", {"Authorization": f"Bearer {gateway.NO_SECRET_KEY}"}, None
     )
     assert status == 200, body
     return json.loads(body)["data"]

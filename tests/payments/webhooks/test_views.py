@@ -14,7 +14,7 @@ from payments.models import Notification, Payment, PaymentStatus, WebhookEvent
 from payments.signals import payment_status_changed
 from tests.conftest import WEBHOOK_PATH, make_event, post_event, sign
 
-FIXTURES = json.loads((Path(__file__).resolve().parents[3] / "payments" / "emulator" / "fixtures.json").read_text())
+FIXTURES = json.loads((Path(__file__).resolve().parents[3] / "stripe_emulator" / "fixtures.json").read_text())
 
 
 def intent(payment: Payment, status: str, *, error: dict | None = None, **overrides) -> dict:

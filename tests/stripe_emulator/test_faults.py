@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from payments.emulator import EmulatorConnectionError
+from stripe_emulator import EmulatorConnectionError
 
 
 def test_500_and_429_answer_without_acting(api, emulator):

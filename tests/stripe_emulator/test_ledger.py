@@ -2,7 +2,7 @@
 
 import pytest
 
-from payments.emulator.objects import card_fee
+from stripe_emulator.objects import card_fee
 
 
 def paid(api, amount=2000, currency="eur", method="pm_card_visa"):

@@ -12,7 +12,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from payments.emulator import get_emulator
+from stripe_emulator import get_emulator
 
 
 class WebhookEndpoint(http.server.ThreadingHTTPServer):

@@ -5,7 +5,7 @@ import hmac
 import json
 import socket
 
-from payments.emulator import HttpSender
+from stripe_emulator import HttpSender
 
 from .conftest import WEBHOOK_SECRET
 

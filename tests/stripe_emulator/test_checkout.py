@@ -3,7 +3,7 @@
 
 import pytest
 
-from payments.emulator.objects import card_fee
+from stripe_emulator.objects import card_fee
 
 SUCCESS_URL = "https://shop.example/checkout/success?session_id={CHECKOUT_SESSION_ID}"
 CANCEL_URL = "https://shop.example/checkout/cancel"

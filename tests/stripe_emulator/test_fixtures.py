@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from payments.emulator.objects import template
+from stripe_emulator.objects import template
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 SHARED_FIXTURES = REPO / ".." / "shared" / "stripe" / "fixtures3.json"
-VENDORED = REPO / "payments" / "emulator" / "fixtures.json"
+VENDORED = REPO / "stripe_emulator" / "fixtures.json"
 
 
 def missing_keys(obj: Any, example: Any, path: str = "") -> list[str]:
@@ -35,7 +35,7 @@ def test_vendored_fixtures_are_stripes():
         *("invoice_payment", "webhook_endpoint", "deleted_webhook_endpoint"),
         "checkout.session",
     } <= vendored.keys()
-    assert (REPO / "payments" / "emulator" / "STRIPE_FIXTURES_LICENSE").exists()
+    assert (REPO / "stripe_emulator" / "STRIPE_FIXTURES_LICENSE").exists()
 
 
 def test_objects_have_every_key_of_stripes_examples(api, emulator):

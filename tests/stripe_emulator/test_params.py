@@ -13,16 +13,16 @@ import stripe
 import stripe.params as sp
 from typing_extensions import NotRequired, is_typeddict
 
-from payments.emulator import api as emulator_api
-from payments.emulator.params import fields, required
-from payments.gateway import _EmulatorHTTPClient
+from stripe_emulator import api as emulator_api
+from stripe_emulator.params import fields, required
+from stripe_emulator.inprocess import HTTPClient
 
 
 @pytest.fixture
 def client(emulator) -> stripe.StripeClient:
     """The real stripe library, at its pinned API version, talking to this emulator."""
     return stripe.StripeClient(
-        "sk_test_emulator", max_network_retries=0, http_client=_EmulatorHTTPClient(emulator)
+        "sk_test_emulator", max_network_retries=0, http_client=HTTPClient(emulator)
     )
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from payments.emulator.forms import decode_form
+from stripe_emulator.forms import decode_form
 
 
 def test_nested_brackets_become_dicts_and_lists():

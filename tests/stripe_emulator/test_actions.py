@@ -2,7 +2,7 @@
 
 import json
 
-from payments.emulator import Emulator
+from stripe_emulator import Emulator
 
 
 def test_pay_succeeds(api, emulator):

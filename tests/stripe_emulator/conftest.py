@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from payments.emulator import Emulator
+from stripe_emulator import Emulator
 
 WEBHOOK_SECRET = "whsec_test_secret"
 

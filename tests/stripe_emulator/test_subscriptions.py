@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from payments.emulator.objects import add_interval, card_fee, period_end
+from stripe_emulator.billing_objects import add_interval, period_end
+from stripe_emulator.objects import card_fee
 
 CREATED = [
     "customer.subscription.created",

@@ -1,0 +1,133 @@
+"""The route table: each emulated endpoint, its handler (a method of ``Emulator``,
+from one of the resource modules) and stripe-python's request params class for it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import stripe.params as sp
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    path: str
+    pattern: re.Pattern[str]
+    handler: str
+    # What Stripe accepts there, at the library's pinned API version (params.py).
+    params: type
+
+
+def _route(method: str, path: str, handler: str, params: type) -> _Route:
+    pattern = re.compile(path.replace("{id}", "([^/]+)"))
+    return _Route(method, path, pattern, handler, params)
+
+
+# Each emulated endpoint and stripe-python's request params class for it: the
+# emulator accepts the parameters that class declares, and refuses others as
+# Stripe does (the only hand-written part of what an endpoint accepts).
+_ROUTES = (
+    _route("POST", "/v1/customers", "_create_customer", sp.CustomerCreateParams),
+    _route("GET", "/v1/customers/{id}", "_get_customer", sp.CustomerRetrieveParams),
+    _route("POST", "/v1/customers/{id}", "_update_customer", sp.CustomerUpdateParams),
+    _route("POST", "/v1/payment_methods", "_create_payment_method", sp.PaymentMethodCreateParams),
+    _route(
+        "GET", "/v1/payment_methods/{id}", "_get_payment_method", sp.PaymentMethodRetrieveParams
+    ),
+    _route("POST", "/v1/payment_intents", "_create_payment_intent", sp.PaymentIntentCreateParams),
+    _route(
+        "GET", "/v1/payment_intents/{id}", "_get_payment_intent", sp.PaymentIntentRetrieveParams
+    ),
+    _route(
+        "POST", "/v1/payment_intents/{id}", "_update_payment_intent", sp.PaymentIntentUpdateParams
+    ),
+    _route(
+        "POST",
+        "/v1/payment_intents/{id}/confirm",
+        "_confirm_payment_intent",
+        sp.PaymentIntentConfirmParams,
+    ),
+    _route(
+        "POST",
+        "/v1/payment_intents/{id}/cancel",
+        "_cancel_payment_intent",
+        sp.PaymentIntentCancelParams,
+    ),
+    _route("GET", "/v1/charges/{id}", "_get_charge", sp.ChargeRetrieveParams),
+    _route("POST", "/v1/refunds", "_create_refund", sp.RefundCreateParams),
+    _route("GET", "/v1/refunds", "_list_refunds", sp.RefundListParams),
+    _route("GET", "/v1/refunds/{id}", "_get_refund", sp.RefundRetrieveParams),
+    _route("POST", "/v1/refunds/{id}", "_update_refund", sp.RefundUpdateParams),
+    _route("POST", "/v1/refunds/{id}/cancel", "_cancel_refund", sp.RefundCancelParams),
+    _route(
+        "GET",
+        "/v1/balance_transactions",
+        "_list_balance_transactions",
+        sp.BalanceTransactionListParams,
+    ),
+    _route(
+        "GET",
+        "/v1/balance_transactions/{id}",
+        "_get_balance_transaction",
+        sp.BalanceTransactionRetrieveParams,
+    ),
+    _route("GET", "/v1/balance", "_get_balance", sp.BalanceRetrieveParams),
+    _route("GET", "/v1/events", "_list_events", sp.EventListParams),
+    _route("GET", "/v1/events/{id}", "_get_event", sp.EventRetrieveParams),
+    _route("POST", "/v1/products", "_create_product", sp.ProductCreateParams),
+    _route("GET", "/v1/products", "_list_products", sp.ProductListParams),
+    _route("GET", "/v1/products/{id}", "_get_product", sp.ProductRetrieveParams),
+    _route("POST", "/v1/products/{id}", "_update_product", sp.ProductUpdateParams),
+    _route("POST", "/v1/prices", "_create_price", sp.PriceCreateParams),
+    _route("GET", "/v1/prices", "_list_prices", sp.PriceListParams),
+    _route("GET", "/v1/prices/{id}", "_get_price", sp.PriceRetrieveParams),
+    _route("POST", "/v1/prices/{id}", "_update_price", sp.PriceUpdateParams),
+    _route("POST", "/v1/subscriptions", "_create_subscription", sp.SubscriptionCreateParams),
+    _route("GET", "/v1/subscriptions", "_list_subscriptions", sp.SubscriptionListParams),
+    _route("GET", "/v1/subscriptions/{id}", "_get_subscription", sp.SubscriptionRetrieveParams),
+    _route("POST", "/v1/subscriptions/{id}", "_update_subscription", sp.SubscriptionUpdateParams),
+    _route("DELETE", "/v1/subscriptions/{id}", "_cancel_subscription", sp.SubscriptionCancelParams),
+    _route("GET", "/v1/invoices", "_list_invoices", sp.InvoiceListParams),
+    _route("GET", "/v1/invoices/{id}", "_get_invoice", sp.InvoiceRetrieveParams),
+    _route(
+        "POST", "/v1/checkout/sessions", "_create_checkout_session", sp.checkout.SessionCreateParams
+    ),
+    _route(
+        "GET", "/v1/checkout/sessions", "_list_checkout_sessions", sp.checkout.SessionListParams
+    ),
+    _route(
+        "GET",
+        "/v1/checkout/sessions/{id}",
+        "_get_checkout_session",
+        sp.checkout.SessionRetrieveParams,
+    ),
+    _route(
+        "POST",
+        "/v1/checkout/sessions/{id}/expire",
+        "_expire_checkout_session",
+        sp.checkout.SessionExpireParams,
+    ),
+    _route(
+        "POST", "/v1/webhook_endpoints", "_create_webhook_endpoint", sp.WebhookEndpointCreateParams
+    ),
+    _route("GET", "/v1/webhook_endpoints", "_list_webhook_endpoints", sp.WebhookEndpointListParams),
+    _route(
+        "GET",
+        "/v1/webhook_endpoints/{id}",
+        "_get_webhook_endpoint",
+        sp.WebhookEndpointRetrieveParams,
+    ),
+    _route(
+        "POST",
+        "/v1/webhook_endpoints/{id}",
+        "_update_webhook_endpoint",
+        sp.WebhookEndpointUpdateParams,
+    ),
+    _route(
+        "DELETE",
+        "/v1/webhook_endpoints/{id}",
+        "_delete_webhook_endpoint",
+        sp.WebhookEndpointDeleteParams,
+    ),
+)
