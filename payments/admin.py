@@ -26,8 +26,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from payments.errors import PaymentsError
-from payments.gateway import event_from_dict
 from payments.models import (
     Customer,
     Invoice,
@@ -41,11 +39,12 @@ from payments.models import (
 )
 from payments.money import format_amount
 from payments.selectors import parse_uuid
-from payments.services.operations import catalog_push
+from payments.services.catalog_sync import catalog_push
 from payments.services.payments import refresh_payment
 from payments.services.refunds import refund_payment
 from payments.services.subscriptions import SUBSCRIPTION_PAYABLE, refresh_subscription
-from payments.webhooks.processing import process_event
+from payments.operations.replay import replay_events
+from payments.services.reports import error_text
 
 # ------------------------------------------------------------------ helpers
 
@@ -69,15 +68,6 @@ def changelist_link(model: type[Model], text: str, **params: Any):
 
 def pre(text: str):
     return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', text) if text else "-"
-
-
-def error_text(exc: Exception) -> str:
-    """What to show for a failure: a PaymentsError's message, else the exception's
-    type and first line (the traceback stays in logs / on the event)."""
-    if isinstance(exc, PaymentsError):
-        return exc.message
-    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 
 
 def payment_intent_id_of(payload: Mapping[str, Any]) -> str | None:
@@ -605,14 +595,12 @@ class WebhookEventAdmin(LedgerAdmin):
     @admin.action(description="Reprocess (failed or received events)", permissions=["model_change"])
     def reprocess(self, request, queryset):
         """Run a stored event through processing again, once its cause is fixed."""
-        retryable = (WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED)
+        # The same path as payments_replay_events (payments/operations/replay.py).
         for record in queryset:
-            if record.status not in retryable:
+            [outcome] = replay_events(ids=[record.stripe_event_id]).outcomes
+            if outcome.action == "skipped":
                 self.message_user(request, f"{record.stripe_event_id}: skipped, already {record.status}", messages.WARNING)
-                continue
-            try:
-                outcome = process_event(event_from_dict(record.payload))
-            except Exception as exc:  # noqa: BLE001 -- recorded on the event by process_event
-                self.message_user(request, f"{record.stripe_event_id}: failed again: {error_text(exc)}", messages.ERROR)
-                continue
-            self.message_user(request, f"{record.stripe_event_id}: {outcome}", messages.SUCCESS)
+            elif outcome.failed:
+                self.message_user(request, f"{record.stripe_event_id}: failed again: {outcome.detail}", messages.ERROR)
+            else:
+                self.message_user(request, f"{record.stripe_event_id}: {outcome.detail}", messages.SUCCESS)

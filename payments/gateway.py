@@ -681,7 +681,7 @@ def sign_webhook_payload(payload: str, secret: str, timestamp: int | None = None
 
 
 # ------------------------------------------------------------- operations
-# Catalog sync, the event list and webhook endpoints, for payments.services.operations.
+# Catalog sync, the event list and webhook endpoints, for the operations (payments/services/catalog_sync.py, payments/operations/).
 
 
 @dataclass(frozen=True)

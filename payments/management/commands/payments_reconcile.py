@@ -1,7 +1,7 @@
 """Heal what webhooks missed: Stripe's events we never processed, open payments
 and live subscriptions read again from Stripe, refunds whose answer never came
 sent again. The work is
-payments.services.operations.reconcile."""
+payments.operations.reconcile.reconcile."""
 
 from datetime import timedelta
 
@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from payments.errors import InvalidInput
-from payments.services.operations import EVENT_RETENTION, UNCHANGED, parse_since, reconcile
+from payments.operations.reconcile import EVENT_RETENTION, reconcile
+from payments.services.reports import UNCHANGED, parse_since
 
 
 def _minutes(value: str) -> int:

@@ -1,11 +1,12 @@
 """Process stored webhook events again (failed or received ones), oldest first,
-once their cause is fixed. The work is payments.services.operations.replay_events."""
+once their cause is fixed. The work is payments.operations.replay.replay_events."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.errors import InvalidInput
 from payments.models import WebhookEvent
-from payments.services.operations import parse_since, replay_events
+from payments.operations.replay import replay_events
+from payments.services.reports import parse_since
 
 STATUSES = (WebhookEvent.Status.FAILED, WebhookEvent.Status.RECEIVED)
 

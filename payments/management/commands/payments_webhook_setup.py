@@ -1,11 +1,11 @@
 """Create (or update) the Stripe webhook endpoint for this server: exactly the
 event types we handle, our pinned API version. The work is
-payments.services.operations.webhook_endpoint_setup."""
+payments.operations.webhook_setup.webhook_endpoint_setup."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from payments.errors import PaymentsError
-from payments.services.operations import webhook_endpoint_setup
+from payments.operations.webhook_setup import webhook_endpoint_setup
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from events.models import Event
 from payments.models import Payment, PaymentStatus, Refund, Subscription, WebhookEvent
-from payments.services.operations import parse_since
+from payments.services.reports import parse_since
 from payments.services.subscriptions import create_subscription
 from payments.webhooks import processing
 from tests.payments.commands.conftest import ok_all, run

@@ -1,0 +1,417 @@
+"""The catalog pushed to Stripe (``payments_sync_catalog``, the admin's "push to
+Stripe") or pulled from it (``--pull``, and a Dashboard price met on an adopted
+subscription: ``import_stripe_price``). Each returns a Report (services/reports.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from payments import gateway
+from payments.errors import PaymentsError
+from payments.ids import int_id
+from payments.models import Price, Tier
+from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
+
+from payments.services.reports import (
+    SKIPPED, UNCHANGED, Report, guarded, new_key, would,
+)
+
+logger = logging.getLogger(__name__)
+
+
+
+
+def tier_subject(tier: Tier) -> str:
+    return f"tier {tier.pk} ({tier.slug})"
+
+
+def price_subject(price: Price) -> str:
+    return f"price {price.pk} ({price})"
+
+
+class _StripeCatalog:
+    """Stripe's products and prices, read once: all listed up front (a whole-catalog
+    push), or retrieved one by one as rows ask (the admin's few selected rows)."""
+
+    def __init__(self, *, listed: bool) -> None:
+        self.products: dict[str, gateway.ProductData] = {}
+        self.prices: dict[str, gateway.PriceData] = {}
+        if listed:
+            self.products = {p.id: p for p in gateway.list_products()}
+            self.prices = {p.id: p for p in gateway.list_prices()}
+
+    def product(self, product_id: str) -> gateway.ProductData:
+        if product_id not in self.products:
+            self.products[product_id] = gateway.retrieve_product(product_id)
+        return self.products[product_id]
+
+    def price(self, price_id: str) -> gateway.PriceData:
+        if price_id not in self.prices:
+            self.prices[price_id] = gateway.retrieve_price(price_id)
+        return self.prices[price_id]
+
+
+def catalog_push(
+    *, tiers: Iterable[Tier] | None = None, prices: Iterable[Price] | None = None, dry_run: bool = False
+) -> Report:
+    """Make Stripe show our catalog. Without ``tiers`` and ``prices``: every row.
+
+    - An active Tier or Price without a Stripe id: its Product / Price is created
+      (``catalog.tier_ensure_product`` / ``price_ensure_at_stripe``).
+    - A Tier whose name, description or active flag differ from its Product's:
+      the Product is updated (an inactive tier's Product is deactivated).
+    - A Price whose amount, currency, interval or tier differ from its Stripe
+      Price's (Stripe prices are immutable; someone edited the row): a new
+      Stripe Price is created, stored on the row, and the old one deactivated.
+      Subscriptions at Stripe keep the old price: nothing to do for them.
+    - A Price inactive here (or of an inactive tier) but active at Stripe: deactivated
+      there; active again here: activated there.
+    Tiers go first, so that their prices find their Products.
+    """
+    report = Report(dry_run=dry_run)
+    whole = tiers is None and prices is None
+    if whole:
+        tiers = Tier.objects.order_by("position", "pk")
+        prices = Price.objects.select_related("tier").order_by("tier__position", "tier_id", "pk")
+    try:
+        stripe = _StripeCatalog(listed=whole)
+    except PaymentsError as exc:
+        report.fail("catalog", f"could not list Stripe's products and prices: {exc.message}")
+        return report
+    for tier in tiers or ():
+        guarded(report, tier_subject(tier), lambda tier=tier: _push_tier(tier, stripe, report))
+    for price in prices or ():
+        guarded(report, price_subject(price), lambda price=price: _push_price(price, stripe, report))
+    return report
+
+
+def _push_tier(tier: Tier, stripe: _StripeCatalog, report: Report) -> None:
+    tier = Tier.objects.get(pk=tier.pk)  # fresh: another row's step (or person) may have changed it
+    subject, dry_run = tier_subject(tier), report.dry_run
+    if not tier.stripe_product_id:
+        if not tier.active:
+            report.add(UNCHANGED, subject, "inactive and not at Stripe")
+            return
+        if dry_run:
+            report.add("product.created", subject, "would create its Product")
+            return
+        product_id = tier_ensure_product(tier=tier)
+        report.add("product.created", subject, product_id)
+        return
+    product = stripe.product(tier.stripe_product_id)
+    wanted = {"name": tier.name, "description": tier.description or "", "active": tier.active}
+    have = {"name": product.name, "description": product.description, "active": product.active}
+    changed = [key for key in wanted if wanted[key] != have[key]]
+    if not changed:
+        report.add(UNCHANGED, subject, product.id)
+        return
+    if have["active"] and not wanted["active"]:
+        action = "product.deactivated"
+    elif wanted["active"] and not have["active"]:
+        action = "product.activated"
+    else:
+        action = "product.updated"
+    if not dry_run:
+        stripe.products[product.id] = gateway.update_product(
+            product.id,
+            name=tier.name,
+            description=tier.description or "",
+            active=tier.active,
+            metadata={"tier_id": str(tier.pk), "slug": tier.slug},
+            idempotency_key=new_key(f"tier-{tier.pk}-product-update"),
+        )
+    report.add(action, subject, would(dry_run, f"update {product.id}: {', '.join(changed)}"))
+
+
+def _price_shape(price: Price, product_id: str | None) -> dict:
+    return {
+        "currency": price.currency,
+        "unit_amount": price.unit_amount,
+        "interval": price.interval if price.is_recurring else None,
+        "interval_count": price.interval_count if price.is_recurring else None,
+        "product": product_id,
+    }
+
+
+def _stripe_shape(data: gateway.PriceData) -> dict:
+    return {
+        "currency": data.currency,
+        "unit_amount": data.unit_amount,
+        "interval": data.interval,
+        "interval_count": data.interval_count,
+        "product": data.product,
+    }
+
+
+def _push_price(price: Price, stripe: _StripeCatalog, report: Report) -> None:
+    price = Price.objects.select_related("tier").get(pk=price.pk)
+    subject, dry_run = price_subject(price), report.dry_run
+    active = price.active and price.tier.active
+    if not price.stripe_price_id:
+        if not active:
+            report.add(UNCHANGED, subject, "inactive and not at Stripe")
+            return
+        if dry_run:
+            report.add("price.created", subject, "would create its Stripe Price")
+            return
+        report.add("price.created", subject, price_ensure_at_stripe(price=price))
+        return
+
+    current = stripe.price(price.stripe_price_id)
+    wanted = _price_shape(price, price.tier.stripe_product_id or current.product)
+    have = _stripe_shape(current)
+    differs = [key for key in wanted if wanted[key] != have[key]]
+    if differs and active:
+        _replace_price(price, current, differs, stripe, report)
+        return
+    if current.active != active:
+        action = "price.activated" if active else "price.deactivated"
+        if not dry_run:
+            stripe.prices[current.id] = gateway.set_price_active(
+                current.id, active=active, idempotency_key=new_key(f"price-{price.pk}-active")
+            )
+        report.add(action, subject, would(dry_run, f"{'activate' if active else 'deactivate'} {current.id}"))
+    else:
+        report.add(UNCHANGED, subject, current.id)
+    # A replacement whose old price could not be deactivated then: finish it now.
+    predecessor = current.metadata.get("replaces")
+    if predecessor and stripe.price(predecessor).active:
+        if not dry_run:
+            stripe.prices[predecessor] = gateway.set_price_active(
+                predecessor, active=False, idempotency_key=new_key(f"price-{price.pk}-deactivate-old")
+            )
+        report.add("price.deactivated", subject, would(dry_run, f"deactivate {predecessor}, replaced by {current.id}"))
+
+
+def _replace_price(
+    price: Price, current: gateway.PriceData, differs: list[str], stripe: _StripeCatalog, report: Report
+) -> None:
+    """Stripe prices are immutable: a new one for the row, the old one deactivated."""
+    subject, dry_run = price_subject(price), report.dry_run
+    what = ", ".join(differs)
+    if dry_run:
+        report.add("price.replaced", subject, f"would replace {current.id} ({what} changed) and deactivate it")
+        return
+    product_id = tier_ensure_product(tier=price.tier)
+    with transaction.atomic():
+        locked = Price.objects.select_for_update().get(pk=price.pk)
+        if locked.stripe_price_id != current.id:
+            report.fail(subject, f"its Stripe price changed meanwhile (now {locked.stripe_price_id}); run again")
+            return
+        # Keyed by the price it replaces: a lost answer, retried, makes it once.
+        new_id = gateway.create_price(
+            product_id=product_id,
+            currency=locked.currency,
+            unit_amount=locked.unit_amount,
+            interval=locked.interval if locked.is_recurring else None,
+            interval_count=locked.interval_count if locked.is_recurring else None,
+            metadata={"price_id": str(locked.pk), "replaces": current.id},
+            idempotency_key=(
+                f"price-{locked.pk}-replaces-{current.id}-{locked.currency}-{locked.unit_amount}"
+                f"-{locked.interval or ''}-{locked.interval_count or ''}-{product_id}"
+            ),
+        )
+        locked.stripe_price_id = new_id
+        locked.save(update_fields=["stripe_price_id"])
+    detail = f"{current.id} -> {new_id} ({what} changed)"
+    if current.active:
+        try:
+            stripe.prices[current.id] = gateway.set_price_active(
+                current.id, active=False, idempotency_key=new_key(f"price-{price.pk}-deactivate-old")
+            )
+        except PaymentsError as exc:
+            # The new price is stored; the next push deactivates the old one (metadata "replaces").
+            report.fail(subject, f"{detail}; deactivating {current.id} failed: {exc.message} (run the push again)")
+            return
+        detail += f"; {current.id} deactivated"
+    report.add("price.replaced", subject, detail)
+
+
+def _unique_slug(base: str, taken: set[str]) -> str:
+    base = (slugify(base) or "product")[:40]
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def catalog_pull(*, dry_run: bool = False) -> Report:
+    """Make our catalog know Stripe's products and prices.
+
+    A Product or Price is linked to its row by Stripe id, else by the metadata
+    our push writes (``tier_id`` and ``slug`` / ``price_id``) to a row without a
+    Stripe id; an active one we do not have becomes a new Tier (slug from its
+    name) or Price. Linked rows take Stripe's active flag. A Stripe Price that a
+    row's newer price replaced is left alone, as are archived objects we never had.
+    """
+    report = Report(dry_run=dry_run)
+    try:
+        products = list(reversed(gateway.list_products()))  # oldest first
+        prices = list(reversed(gateway.list_prices()))
+    except PaymentsError as exc:
+        report.fail("catalog", f"could not list Stripe's products and prices: {exc.message}")
+        return report
+    tiers = {t.pk: t for t in Tier.objects.all()}
+    by_product = {t.stripe_product_id: t for t in tiers.values() if t.stripe_product_id}
+    slugs = {t.slug for t in tiers.values()}
+    position = max((t.position for t in tiers.values()), default=0)
+    for product in products:
+        def step(product=product) -> None:
+            nonlocal position
+            tier = by_product.get(product.id)
+            if tier is None:
+                tier = _pull_link_or_create_tier(product, tiers, slugs, position + 1, report)
+                if tier is None:
+                    return
+                position = max(position, tier.position)
+                by_product[product.id] = tier
+                return
+            _pull_active_flag(tier, product.active, tier_subject(tier), product.id, report)
+
+        guarded(report, f"product {product.id} ({product.name})", step)
+
+    rows = {p.pk: p for p in Price.objects.select_related("tier")}
+    by_price = {p.stripe_price_id: p for p in rows.values() if p.stripe_price_id}
+    for data in prices:
+        def step(data=data) -> None:
+            row = by_price.get(data.id)
+            if row is None:
+                row = _pull_link_or_create_price(data, rows, by_product, report)
+                if row is not None:
+                    by_price[data.id] = row
+                return
+            _pull_active_flag(row, data.active, price_subject(row), data.id, report)
+
+        guarded(report, f"stripe price {data.id}", step)
+    return report
+
+
+def import_stripe_price(stripe_price_id: str) -> Price | None:
+    """Our Price for a Stripe Price we do not have (e.g. a subscription made in the
+    Dashboard): linked or created exactly as ``catalog_pull`` would, its Tier too;
+    None for one ``catalog_pull`` would skip (archived and never ours)."""
+    report = Report()
+    data = gateway.retrieve_price(stripe_price_id)
+    tier = Tier.objects.filter(stripe_product_id=data.product).first() if data.product else None
+    if tier is None and data.product:
+        tiers = {t.pk: t for t in Tier.objects.all()}
+        position = max((t.position for t in tiers.values()), default=0) + 1
+        tier = _pull_link_or_create_tier(
+            gateway.retrieve_product(data.product), tiers, {t.slug for t in tiers.values()}, position, report
+        )
+    price = None
+    if tier is not None:
+        named_id = data.metadata.get("price_id", "")
+        rows = {p.pk: p for p in Price.objects.select_related("tier").filter(pk=int_id(named_id))} if int_id(named_id) else {}
+        price = _pull_link_or_create_price(data, rows, {data.product: tier}, report)
+        named = rows.get(int_id(named_id))
+        if price is None and named is not None and named.tier_id == tier.pk and named.stripe_price_id:
+            # A Stripe Price that the row's newer one replaced: subscriptions keep the old
+            # price at Stripe, and what they are for is that row (its tier).
+            price = named
+    for line in report.lines(verbose=True):
+        logger.info("importing Stripe price %s: %s", stripe_price_id, line)
+    return price
+
+
+def _pull_active_flag(row: Tier | Price, active: bool, subject: str, stripe_id: str, report: Report) -> None:
+    if row.active == active:
+        report.add(UNCHANGED, subject, stripe_id)
+        return
+    if not report.dry_run:
+        type(row).objects.filter(pk=row.pk).update(active=active)
+        row.active = active
+    report.add(
+        "tier.updated" if isinstance(row, Tier) else "price.updated",
+        subject,
+        would(report.dry_run, f"set active={active} as {stripe_id} is at Stripe"),
+    )
+
+
+def _pull_link_or_create_tier(
+    product: gateway.ProductData, tiers: dict[int, Tier], slugs: set[str], position: int, report: Report
+) -> Tier | None:
+    subject = f"product {product.id} ({product.name})"
+    tier_id = product.metadata.get("tier_id", "")
+    named = tiers.get(int_id(tier_id))
+    if named is not None and product.metadata.get("slug", named.slug) != named.slug:
+        named = None  # another database's tier of that id: not ours
+    if named is not None:
+        if named.stripe_product_id:
+            report.add(SKIPPED, subject, f"names {tier_subject(named)}, which is linked to {named.stripe_product_id}")
+            return None
+        if not report.dry_run:
+            linked = Tier.objects.filter(pk=named.pk, stripe_product_id__isnull=True).update(stripe_product_id=product.id)
+            if not linked:
+                report.fail(subject, f"{tier_subject(named)} was linked meanwhile; run again")
+                return None
+            named.stripe_product_id = product.id
+        report.add("tier.linked", tier_subject(named), would(report.dry_run, f"link to {product.id}"))
+        _pull_active_flag(named, product.active, tier_subject(named), product.id, report)
+        return named
+    if not product.active:
+        report.add(SKIPPED, subject, "archived at Stripe and not ours")
+        return None
+    tier = Tier(
+        slug=_unique_slug(product.name, slugs),
+        name=product.name[:100],
+        description=product.description,
+        position=position,
+        active=True,
+        stripe_product_id=product.id,
+    )
+    if not report.dry_run:
+        tier.save()
+    report.add("tier.created", f"tier {tier.pk or 'new'} ({tier.slug})", would(report.dry_run, f"create from {product.id}"))
+    return tier
+
+
+def _pull_link_or_create_price(
+    data: gateway.PriceData, rows: dict[int, Price], by_product: dict[str, Tier], report: Report
+) -> Price | None:
+    subject = f"stripe price {data.id}"
+    price_id = data.metadata.get("price_id", "")
+    named = rows.get(int_id(price_id))
+    tier = by_product.get(data.product or "")
+    if named is not None and tier is not None and named.tier_id == tier.pk:
+        if named.stripe_price_id:
+            report.add(SKIPPED, subject, f"replaced: {price_subject(named)} is {named.stripe_price_id}")
+            return None
+        if not report.dry_run:
+            linked = Price.objects.filter(pk=named.pk, stripe_price_id__isnull=True).update(stripe_price_id=data.id)
+            if not linked:
+                report.fail(subject, f"{price_subject(named)} was linked meanwhile; run again")
+                return None
+            named.stripe_price_id = data.id
+        report.add("price.linked", price_subject(named), would(report.dry_run, f"link to {data.id}"))
+        _pull_active_flag(named, data.active, price_subject(named), data.id, report)
+        return named
+    if tier is None:
+        report.add(SKIPPED, subject, f"its product {data.product} is not one of our tiers")
+        return None
+    if not data.active:
+        report.add(SKIPPED, subject, "archived at Stripe and not ours")
+        return None
+    if data.unit_amount is None or (data.type == "recurring" and data.interval not in Price.Interval.values):
+        report.add(SKIPPED, subject, "not a fixed amount (or an unknown interval): create it by hand")
+        return None
+    recurring = data.type == "recurring"
+    price = Price(
+        tier=tier,
+        currency=data.currency.lower(),
+        unit_amount=data.unit_amount,
+        type=Price.Type.RECURRING if recurring else Price.Type.ONE_TIME,
+        interval=data.interval if recurring else None,
+        interval_count=(data.interval_count or 1) if recurring else None,
+        active=True,
+        stripe_price_id=data.id,
+    )
+    if not report.dry_run:
+        price.save()
+    report.add("price.created", f"price {price.pk or 'new'} ({tier.slug} {price.display})", would(report.dry_run, f"create from {data.id}"))
+    return price
