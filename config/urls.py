@@ -6,12 +6,13 @@ from strawberry.django.views import GraphQLView
 
 from payments.health import healthz
 from payments.webhooks.views import stripe_webhook
+from schema.graphiql import STATIC_URLPATTERNS, OfflineGraphiQL
 from schema.schema import schema
 
 
 
-class ProjectGraphQLView(GraphQLView):
-    """GraphiQL only in DEBUG (read per request, so a test can switch it)."""
+class ProjectGraphQLView(OfflineGraphiQL, GraphQLView):
+    """GraphiQL only in DEBUG (read per request, so a test can switch it), offline (schema/graphiql.py)."""
 
     @property
     def graphql_ide(self):
@@ -32,4 +33,5 @@ urlpatterns = [
     ),
     path("api/payments/webhook/", stripe_webhook, name="stripe-webhook"),
     path("healthz", healthz, name="healthz"),
+    *STATIC_URLPATTERNS,  # GraphiQL's assets, in DEBUG
 ]
