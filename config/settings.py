@@ -75,6 +75,8 @@ def _env_samesite(name: str) -> str:
 # "None" (with HTTPS) for a front end on another *site*; Lax suits the same site.
 SESSION_COOKIE_SAMESITE = _env_samesite("SESSION_COOKIE_SAMESITE")
 CSRF_COOKIE_SAMESITE = _env_samesite("CSRF_COOKIE_SAMESITE")
+# A CSRF refusal at /graphql/ is a JSON GraphQL error (CSRF_FAILED), Django's page elsewhere.
+CSRF_FAILURE_VIEW = "schema.csrf.csrf_failure"
 
 INSTALLED_APPS = [
     "daphne",

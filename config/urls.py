@@ -15,6 +15,7 @@ from strawberry.types.graphql import OperationType
 from config.emulator import emulator
 from payments.health import healthz
 from payments.webhooks.views import stripe_webhook
+from schema.graphiql import STATIC_URLPATTERNS, OfflineGraphiQL
 from schema.schema import schema
 
 
@@ -31,8 +32,8 @@ class _RequestRefused(HTTPException):
         self.code = code
 
 
-class ProjectGraphQLView(GraphQLView):
-    """GraphiQL only in DEBUG (read per request, so a test can switch it).
+class ProjectGraphQLView(OfflineGraphiQL, GraphQLView):
+    """GraphiQL only in DEBUG (read per request, so a test can switch it), offline (schema/graphiql.py).
 
     A request refused before any GraphQL runs (body not JSON, nested too deeply
     to decode, larger than DATA_UPLOAD_MAX_MEMORY_SIZE, a subscription over
@@ -112,4 +113,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # The Stripe emulator's HTTP face, only while it is active (config/emulator.py).
     path("_emulator/<path:rest>", emulator, name="stripe-emulator"),
+    *STATIC_URLPATTERNS,  # GraphiQL's assets, in DEBUG
 ]

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import strawberry
 import strawberry_django
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from graphql import GraphQLError
 from strawberry.types import Info
 from strawberry_django.auth.utils import get_current_user
 
@@ -55,6 +58,19 @@ class Query:
     def invoices(self, info: Info) -> list[types.Invoice]:
         user = _viewer(info)
         return selectors.invoice_list_for_viewer(user=user) if user else []
+
+    @strawberry_django.field(
+        description="Public, works over GET: the CSRF token to send as X-CSRFToken with cookie-authenticated "
+        "POSTs, and the csrftoken cookie set too (for a front end that cannot read the API's cookie). "
+        "Ask again after login: Django rotates the token."
+    )
+    def csrf_token(self, info: Info) -> str:
+        request = getattr(info.context, "request", None)
+        if not isinstance(request, HttpRequest):
+            raise GraphQLError(
+                "csrfToken is served over HTTP only (GET or POST /graphql/): a WebSocket needs no CSRF token."
+            )
+        return get_token(request)
 
     @strawberry_django.field(description="The viewer's payments, newest first.")
     def payments(

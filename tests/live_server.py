@@ -86,7 +86,7 @@ def server_starter(settings, tmp_path):
     servers: list[Server] = []
 
     def start(**extra: str) -> Server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "REDIS_URL"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))}
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings",
             DATABASE_URL=_database_url(),

@@ -25,7 +25,7 @@ SHARED_CONTRACT = REPO.parent / "shared" / "api-contract.graphql"  # the origina
 
 # What is implemented so far (foundation, refunds, subscriptions); later work adds to it.
 REQUIRED_FIELDS = {
-    "Query": ["tiers", "tier", "me", "events", "payment", "payments", "refunds", "subscriptions", "invoices"],
+    "Query": ["tiers", "tier", "me", "events", "payment", "payments", "refunds", "subscriptions", "invoices", "csrfToken"],
     "Mutation": ["login", "logout", "createEvent", "createPaymentIntent", "refreshPayment", "refund",
                  "createSubscription", "cancelSubscription"],
     "SubscriptionRoot": ["paymentStatus"],
