@@ -1,7 +1,7 @@
 """Tests in a real browser: Chromium from Debian (`apt-get install -y chromium`,
 which .ci/run does when it is missing) driven by Python Playwright with
 executable_path, never Playwright's own browser download. Each test gets a
-fresh browser context and page on one Chromium per session, next to the real
+fresh browser context and page on one Chromium per module, next to the real
 Daphne servers of tests/live_server.py (the start_server fixture); a static
 site on another origin comes from `other_site`. A failing test leaves a
 screenshot of its page in var/browser/. Everything is on 127.0.0.1: no
@@ -24,8 +24,11 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "browser"
 TIMEOUT_MS = 15_000  # every wait of a browser test is bounded by this
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One Chromium per module, not per session: Playwright's sync API keeps an
+    event loop running in this thread while it is open, and pytest-django runs
+    the non-database tests (some of which call asyncio.run) after these."""
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":  # .ci/run installs it: a CI run must not skip these silently
             pytest.fail(f"no Chromium at {CHROMIUM} in CI: .ci/run should have installed it")
