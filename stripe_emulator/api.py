@@ -41,7 +41,7 @@ from .params import ParamsError
 from .params import check as check_params
 from .payment_intents import PaymentIntents
 from .refunds import Refunds
-from .routes import _ROUTES, _route, _Route  # noqa: F401 - _route: the tests build routes
+from .routes import _ROUTES, _route, _Route, not_emulated  # noqa: F401 - _route: the tests build routes
 from .store import IdempotentResult, Store, StoredEvent, Tx
 from .webhook_endpoints import WebhookEndpoints
 
@@ -172,6 +172,13 @@ class Emulator(
             except ParamsError as exc:
                 unknown = exc.code == "parameter_unknown"
                 raise (_parameter_unknown if unknown else _parameter_missing)(exc.param) from None
+            refused = not_emulated(route, params)
+            if refused:
+                param, value = refused
+                raise ApiError(
+                    400, f"The emulator does not play {param}={value!r}; use Stripe test keys for it.",
+                    code="parameter_not_emulated", param=param,
+                )
             found = getattr(self, route.handler)(tx, params, *path_args)
             return 200, self._expand(tx, found, params.get("expand") or [])
         except ApiError as exc:

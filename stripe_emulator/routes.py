@@ -17,11 +17,44 @@ class _Route:
     handler: str
     # What Stripe accepts there, at the library's pinned API version (params.py).
     params: type
+    # Parameters Stripe accepts that the emulator does not play: the values it
+    # does play (None: no value), so it refuses the rest instead of acting as if
+    # they had not been sent (see NOT_EMULATED).
+    not_emulated: tuple[tuple[str, frozenset[str] | None], ...] = ()
 
 
 def _route(method: str, path: str, handler: str, params: type) -> _Route:
     pattern = re.compile(path.replace("{id}", "([^/]+)"))
-    return _Route(method, path, pattern, handler, params)
+    return _Route(method, path, pattern, handler, params, NOT_EMULATED.get((method, path), ()))
+
+
+# What the emulator would otherwise silently get wrong: a manual capture captured
+# at once, a trial charged at once, a metered price billed as licensed.
+NOT_EMULATED: dict[tuple[str, str], tuple[tuple[str, frozenset[str] | None], ...]] = {
+    ("POST", "/v1/payment_intents"): (("capture_method", frozenset({"automatic", "automatic_async"})),),
+    ("POST", "/v1/subscriptions"): (("trial_period_days", None), ("trial_end", None), ("trial_from_plan", None)),
+    ("POST", "/v1/prices"): (("recurring.usage_type", frozenset({"licensed"})),),
+    ("POST", "/v1/checkout/sessions"): (
+        ("payment_intent_data.capture_method", frozenset({"automatic", "automatic_async"})),
+        ("subscription_data.trial_period_days", None),
+        ("subscription_data.trial_end", None),
+    ),
+}
+
+
+def not_emulated(route: _Route, params: dict) -> tuple[str, object] | None:
+    """The first parameter of ``params`` that ``route`` does not play (as Stripe
+    names it: ``recurring[usage_type]``) and its value."""
+    for dotted, played in route.not_emulated:
+        value: object = params
+        for part in dotted.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or value == "":
+            continue
+        if played is None or str(value) not in played:
+            head, *rest = dotted.split(".")
+            return head + "".join(f"[{part}]" for part in rest), value
+    return None
 
 
 # Each emulated endpoint and stripe-python's request params class for it: the

@@ -336,3 +336,38 @@ def test_every_emulated_route_has_stripes_params_class(route):
     assert match[2] in ("List", "Create") or "{id}" in route.path or route.path == "/v1/balance"
     assert not (required(params) | fields(params).keys()) & {"api_key", "idempotency_key"}
     assert callable(getattr(emulator_api.Emulator, route.handler))
+
+
+def assert_not_emulated(error: stripe.InvalidRequestError, param: str) -> None:
+    assert error.http_status == 400
+    assert error.code == "parameter_not_emulated" and error.param == param
+    assert "does not play" in error.user_message
+
+
+def test_what_stripe_accepts_but_the_emulator_does_not_play_is_refused_not_ignored(client):
+    """A manual capture captured at once, a trial charged at once, a metered price
+    billed as licensed would be silent lies: refused, naming the parameter."""
+    intents = client.v1.payment_intents
+    assert_not_emulated(
+        refused(intents.create, params={"amount": 900, "currency": "eur", "capture_method": "manual"}), "capture_method"
+    )
+    assert intents.create(params={"amount": 900, "currency": "eur", "capture_method": "automatic"}).status
+    product = client.v1.products.create(params={"name": "Metered"})
+    recurring = {"product": product.id, "currency": "eur", "unit_amount": 900}
+    assert_not_emulated(
+        refused(client.v1.prices.create, params={**recurring, "recurring": {"interval": "month", "usage_type": "metered"}}),
+        "recurring[usage_type]",
+    )
+    price = client.v1.prices.create(params={**recurring, "recurring": {"interval": "month", "usage_type": "licensed"}})
+    customer = client.v1.customers.create()
+    base = {"customer": customer.id, "items": [{"price": price.id}]}
+    assert_not_emulated(refused(client.v1.subscriptions.create, params={**base, "trial_period_days": 7}), "trial_period_days")
+    assert not client.v1.subscriptions.list(params={"customer": customer.id}).data  # nothing was made
+
+
+def test_every_parameter_said_not_emulated_is_one_stripe_accepts():
+    """The list names real parameters of the route's params class (a typo would refuse nothing)."""
+    for route in emulator_api._ROUTES:
+        for dotted, _ in route.not_emulated:
+            head, *rest = dotted.split(".")
+            assert head in fields(route.params), (route.path, dotted)
