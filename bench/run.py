@@ -62,12 +62,15 @@ class Mode:
     memory_subscriptions: int
     phase_timeout: float  # seconds, per load process
     fresh_memory_server: bool
+    admin_rows: int = 100_000  # payments, and as many webhook events
+    admin_repeat: int = 9  # GETs per admin URL (their median), after one warm-up
 
 
 FULL = Mode("full", duration=12, rounds=4, warmup=0.5, concurrency=8, ingest_payments=15000, push_others=1000,
             push_samples=300, memory_subscriptions=5000, phase_timeout=240, fresh_memory_server=True)
 SMOKE = Mode("smoke", duration=1.0, rounds=1, warmup=0.2, concurrency=4, ingest_payments=400, push_others=20,
-             push_samples=10, memory_subscriptions=60, phase_timeout=60, fresh_memory_server=False)
+             push_samples=10, memory_subscriptions=60, phase_timeout=60, fresh_memory_server=False,
+             admin_rows=2000, admin_repeat=2)
 
 
 def log(message: str) -> None:
@@ -186,6 +189,28 @@ def drop_database(database_url: str) -> None:
     conn.close()
 
 
+CATALOG_TIERS, CATALOG_PRICES = 200, 5  # the tiers query's catalog: the demo tiers, then tiers of 5 prices
+
+
+def seed_catalog() -> None:
+    """The demo catalog grown to CATALOG_TIERS active tiers, each added one with
+    CATALOG_PRICES active prices (one-time and monthly, in three currencies)."""
+    from payments.models import Price, Tier
+
+    have = Tier.objects.count()
+    tiers = Tier.objects.bulk_create([
+        Tier(slug=f"bench-{n}", name=f"Bench tier {n}", description="Reminders by email and SMS. " * 3,
+             manifest={"email": ["-7d", "-1d"], "sms": ["-1d"]}, position=10 + n)
+        for n in range(CATALOG_TIERS - have)
+    ])
+    kinds = [("eur", 999, None), ("usd", 1099, None), ("jpy", 1500, None), ("eur", 499, "month"), ("usd", 4999, "year")]
+    Price.objects.bulk_create([
+        Price(tier=tier, currency=currency, unit_amount=amount + n, type="recurring" if interval else "one_time",
+              interval=interval, interval_count=1 if interval else None)
+        for n, tier in enumerate(tiers) for currency, amount, interval in kinds[:CATALOG_PRICES]
+    ])
+
+
 def setup_and_seed(database_url: str, mode: Mode) -> dict:
     """Migrate and seed (in this process, on the bench settings); returns the plan."""
     os.environ.update(server_env(database_url))
@@ -204,6 +229,7 @@ def setup_and_seed(database_url: str, mode: Mode) -> dict:
     started = time.monotonic()
     call_command("migrate", verbosity=0, interactive=False)
     call_command("seed_demo", stdout=open(os.devnull, "w"))
+    seed_catalog()
     user = get_user_model().objects.create_user("bench", email="bench@example.com")
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
@@ -398,6 +424,25 @@ def phase_memory(server: Server, plan: dict, mode: Mode) -> dict:
     return run_load(spec, mode.phase_timeout)
 
 
+def phase_admin(database_url: str, mode: Mode, keep_db: bool) -> dict:
+    """bench/admin.py in a process of its own (Django set up on its own database)."""
+    if urlparse(database_url).scheme.startswith("sqlite"):
+        return {"skipped": "PostgreSQL only"}
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"spec-admin-{os.getpid()}.json"
+    path.write_text(json.dumps({"database_url": database_url, "rows": mode.admin_rows, "repeat": mode.admin_repeat,
+                                "keep_db": keep_db}))
+    try:
+        done = subprocess.run([sys.executable, "-m", "bench.admin", str(path)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=900, env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"})
+    finally:
+        path.unlink(missing_ok=True)
+    sys.stderr.write(done.stderr[-2000:] if done.returncode else "")
+    if done.returncode != 0:
+        raise RuntimeError(f"admin phase failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 # --------------------------------------------------------------------- table
 
 
@@ -481,6 +526,21 @@ def figures(results: dict) -> list[dict]:
         base.get("server_cpu_ms_per_request"), unit="ms")
     row("4. GraphQL tiers: SQL per request (max)", run.get("queries_max"), base.get("queries_max"), ratio=False)
 
+    admin = results.get("admin") or {}
+    lists: dict[str, list[dict]] = {}
+    for page in admin.get("pages", []):  # each changelist, then the worst of its filter options
+        lists.setdefault(page["url"].split("?")[0], []).append(page)
+    for path, pages in lists.items():
+        name = path.removeprefix("/admin/").strip("/")
+        worst = max(pages[1:], key=lambda p: p["ratio"], default=None)
+        for label, page in ((f"6. Admin {name} at {admin['rows']} rows", pages[0]),
+                            (f"6. Admin {name}, worst of {len(pages) - 1} filter options", worst)):
+            if page:
+                row(label, page["full_ms"], page["empty_ms"], goal="ratio <= 1.5", met=page["ratio"] <= 1.5, unit="ms")
+    if admin.get("pages"):
+        row(f"6. Admin: Seq Scans on the {admin['rows']}-row tables", len(admin["seq_scans"]), goal="0",
+            met=not admin["seq_scans"], ratio=False)
+
     mem = results.get("memory") or {}
     per = mem.get("per_subscription_kb")
     row(f"5. Memory per idle subscription ({mem.get('count')} open)", per, goal="<= 100 KB",
@@ -554,7 +614,7 @@ def problems(results: dict) -> list[str]:
 
 # ---------------------------------------------------------------------- main
 
-PHASES = ("webhooks", "graphql", "push", "push-redis", "memory")
+PHASES = ("webhooks", "graphql", "push", "push-redis", "memory", "admin")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -592,6 +652,10 @@ def main(argv: list[str] | None = None) -> int:
                      "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     wall = time.monotonic()
     servers: list[Server] = []
+    if "admin" in only:  # on a database of its own, first
+        results["admin"] = phase_admin(args.database_url + "_admin", mode, args.keep_db)
+        if only == {"admin"}:
+            return finish(args, mode, results, wall, only)
     try:
         log(f"{mode.name} run on {args.database_url}")
         recreate_database(args.database_url)
@@ -647,7 +711,10 @@ def main(argv: list[str] | None = None) -> int:
                 drop_database(args.database_url)
             except Exception as exc:  # the figures are still worth printing
                 log(f"could not drop the bench database: {exc}")
+    return finish(args, mode, results, wall, only)
 
+
+def finish(args, mode: Mode, results: dict, wall: float, only: set[str]) -> int:
     results["wall_s"] = round(time.monotonic() - wall, 1)
     results["loadavg_after"] = loadavg()
     rows = figures(results)

@@ -1,0 +1,231 @@
+"""The admin at size: ``python -m bench.admin <spec.json>`` (``bench.run --only
+admin`` writes the spec) prints one JSON line.
+
+On a database of its own (PostgreSQL only): migrate, the demo catalog, a
+superuser with a session; seed ``rows`` payments and as many webhook events
+(spread over two years, a few hundred users, every status, type and
+currency); start the real server (Daphne on ``bench.asgi``) and, logged in
+over real HTTP, time every changelist and every filter option and date link
+its sidebar offers (median of ``repeat`` sequential GETs after one warm-up).
+Then EXPLAIN every statement each of those pages runs (captured in this
+process with Django's test client on the same database and code) and note
+each Seq Scan on the two big tables. Then empty those two tables (TRUNCATE,
+VACUUM ANALYZE) and time the same URLs again: the ratio full / empty is the
+figure (goal <= 1.5).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from html import unescape
+
+BIG_TABLES = ("payments_payment", "payments_webhookevent")
+EVENT_TYPES = ("payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded", "refund.created",
+               "customer.subscription.updated", "invoice.paid")
+STATUSES = ("pending", "succeeded", "failed", "canceled", "refunded", "partially_refunded", "processing")
+EVENT_STATUSES = ("processed", "processed", "processed", "ignored", "failed", "received")
+
+
+def log(message: str) -> None:
+    print(f"[bench admin {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def setup(database_url: str) -> str:
+    """Migrate, seed the catalog, create a logged-in superuser: its cookie."""
+    from bench.run import recreate_database, server_env
+
+    recreate_database(database_url)
+    os.environ.update(server_env(database_url))
+    import django
+
+    django.setup()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    admin = get_user_model().objects.create_superuser("bench-admin", email="admin@example.com", password=None)
+    session = SessionStore()
+    session[SESSION_KEY] = str(admin.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
+    session.create()
+    return f"sessionid={session.session_key}"
+
+
+def seed(rows: int) -> None:
+    """``rows`` payments and ``rows`` webhook events, with their dates spread
+    over the last two years (bulk_create, then one UPDATE for the dates)."""
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+
+    from payments.models import Payment, Price, WebhookEvent
+
+    started = time.monotonic()
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"customer{i}", email=f"customer{i}@example.com") for i in range(500)]
+    )
+    prices = list(Price.objects.select_related("tier"))
+    with transaction.atomic():
+        for start in range(0, rows, 5000):
+            batch = []
+            for n in range(start, min(rows, start + 5000)):
+                price = prices[n % len(prices)]
+                batch.append(Payment(
+                    id=uuid.uuid4(), user=users[n % len(users)], price=price, tier=price.tier, amount=price.unit_amount,
+                    currency=price.currency, status=STATUSES[n % len(STATUSES)], payable_type="event",
+                    payable_id=str(n), stripe_payment_intent_id=f"pi_admin_{n:07d}",
+                ))
+            Payment.objects.bulk_create(batch)
+        for start in range(0, rows, 5000):
+            WebhookEvent.objects.bulk_create([
+                WebhookEvent(
+                    stripe_event_id=f"evt_admin_{n:07d}", type=EVENT_TYPES[n % len(EVENT_TYPES)],
+                    status=EVENT_STATUSES[n % len(EVENT_STATUSES)], attempts=1, api_version="2026-10-28.endive",
+                    payload={"id": f"evt_admin_{n:07d}", "object": "event", "type": EVENT_TYPES[n % len(EVENT_TYPES)],
+                             "data": {"object": {"id": f"pi_admin_{n:07d}", "object": "payment_intent",
+                                                 "amount": 2999, "currency": "eur", "status": "succeeded",
+                                                 "metadata": {"payment_id": str(uuid.uuid4())}}}},
+                )
+                for n in range(start, min(rows, start + 5000))
+            ])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setseed(0.13)")
+            cursor.execute("UPDATE payments_payment SET created_at = now() - random() * interval '730 days'")
+            cursor.execute("UPDATE payments_webhookevent SET received_at = now() - random() * interval '730 days', "
+                           "stripe_created = now() - random() * interval '730 days'")
+    vacuum()
+    log(f"seeded {rows} payments and {rows} webhook events in {time.monotonic() - started:.1f}s")
+
+
+def vacuum() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def truncate() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(BIG_TABLES)} CASCADE")
+    vacuum()
+
+
+class Browser:
+    """A logged-in admin on one keep-alive connection."""
+
+    def __init__(self, port: int, cookie: str):
+        self.port, self.cookie = port, cookie
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def get(self, path: str) -> tuple[float, str]:
+        started = time.perf_counter()
+        self.conn.request("GET", path, headers={"Cookie": self.cookie, "Host": "127.0.0.1"})
+        response = self.conn.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != 200:
+            raise RuntimeError(f"GET {path}: {response.status}")
+        return elapsed, body.decode()
+
+    def median_ms(self, path: str, repeat: int) -> float:
+        self.get(path)  # warm-up
+        return statistics.median(self.get(path)[0] for _ in range(repeat))
+
+
+def changelists() -> list[str]:
+    from django.contrib import admin
+    from django.urls import reverse
+
+    return sorted(reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry)
+
+
+def option_urls(path: str, html: str) -> list[str]:
+    """The filter options and date links a changelist offers (not sorting, not search)."""
+    section = re.search(r'<nav id="changelist-filter".*?</nav>|<div id="changelist-filter".*?</div>\s*</div>', html, re.S)
+    found = re.findall(r'href="(\?[^"]+)"', (section[0] if section else "") + " ".join(
+        re.findall(r'<nav class="toplinks">.*?</nav>', html, re.S)))
+    options = []
+    for query in dict.fromkeys(unescape(q) for q in found):
+        if "o=" not in query.split("&")[0] and "_facets" not in query:
+            options.append(path + query)
+    return options
+
+
+def explain(urls: list[str]) -> dict:
+    """Every SELECT each page runs, EXPLAINed; the Seq Scans on the big tables."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.force_login(get_user_model().objects.get(username="bench-admin"))
+    plans, seq_scans, counts = [], [], {}
+    for url in urls:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        counts[url] = len(queries)
+        for query in queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT") or not any(t in sql for t in BIG_TABLES):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN " + sql)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            plans.append(f"-- {url}\n{sql}\n{plan}\n")
+            for table in BIG_TABLES:
+                if re.search(rf"Seq Scan on {table}\b", plan):
+                    seq_scans.append({"url": url, "table": table, "sql": sql[:300]})
+    return {"plans": plans, "seq_scans": seq_scans, "queries": counts}
+
+
+def main(spec_path: str) -> None:
+    from bench.run import OUT, Server, drop_database, server_env
+
+    spec = json.loads(open(spec_path).read())
+    url, rows, repeat = spec["database_url"], spec["rows"], spec["repeat"]
+    cookie = setup(url)
+    seed(rows)
+    server = Server("admin", server_env(url))
+    try:
+        browser = Browser(server.port, cookie)
+        pages = changelists()
+        urls = []
+        for page in pages:
+            urls += [page, *option_urls(page, browser.get(page)[1])]
+        log(f"{len(pages)} changelists, {len(urls)} URLs with their filter options; timing them at {rows} rows")
+        for u in urls:  # a first pass, so that no figure pays for the process's first use of a template or module
+            browser.get(u)
+        full = {u: browser.median_ms(u, repeat) for u in urls}
+        checked = explain(urls)
+        (OUT / "admin-plans.txt").write_text("\n".join(checked["plans"]))
+        truncate()
+        log("tables emptied; timing the same URLs")
+        empty = {u: browser.median_ms(u, repeat) for u in urls}
+        empty_queries = explain(urls)["queries"]
+    finally:
+        server.stop()
+        if not spec.get("keep_db"):
+            drop_database(url)
+    pages_out = [{"url": u, "empty_ms": round(empty[u], 2), "full_ms": round(full[u], 2),
+                  "ratio": round(full[u] / empty[u], 3), "queries_full": checked["queries"][u],
+                  "queries_empty": empty_queries[u]} for u in urls]
+    worst = max(pages_out, key=lambda p: p["ratio"])
+    print(json.dumps({"rows": rows, "repeat": repeat, "pages": pages_out, "worst": worst,
+                      "seq_scans": checked["seq_scans"], "plans_file": str(OUT / "admin-plans.txt")}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
