@@ -1,17 +1,17 @@
 """The admin at size: ``python -m bench.admin <spec.json>`` (``bench.run --only
 admin`` writes the spec) prints one JSON line.
 
-On a database of its own (PostgreSQL only): migrate, the demo catalog, a
-superuser with a session; seed ``rows`` payments and as many webhook events
-(spread over two years, a few hundred users, every status, type and
-currency); start the real server (Daphne on ``bench.asgi``) and, logged in
-over real HTTP, time every changelist and every filter option and date link
-its sidebar offers (median of ``repeat`` sequential GETs after one warm-up).
-Then EXPLAIN every statement each of those pages runs (captured in this
-process with Django's test client on the same database and code) and note
-each Seq Scan on the two big tables. Then empty those two tables (TRUNCATE,
-VACUUM ANALYZE) and time the same URLs again: the ratio full / empty is the
-figure (goal <= 1.5).
+PostgreSQL only. One database is migrated and given the demo catalog, 500
+users and a logged-in superuser; a copy of it (``CREATE DATABASE ... TEMPLATE``)
+stays so, the *empty* one; the other, the *full* one, gets ``rows`` payments
+and as many webhook events (dates spread over two years, every status, type
+and currency). Two real servers (Daphne on ``bench.asgi``), one per database;
+over real HTTP, logged in, every changelist and every filter option and date
+link its sidebar offers is fetched from both in alternation (so that the
+machine's other work weighs on both alike): the median of ``repeat`` GETs of
+each after a warm-up. The figure is full / empty (goal <= 1.5). Then every
+statement those pages run on the full database (captured in this process with
+Django's test client) is EXPLAINed, and each Seq Scan on the two big tables noted.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def setup(database_url: str) -> str:
 
     call_command("migrate", verbosity=0, interactive=False)
     call_command("seed_demo", stdout=open(os.devnull, "w"))
+    get_user_model().objects.bulk_create(  # in both databases: the customers of the payments
+        [get_user_model()(username=f"customer{i}", email=f"customer{i}@example.com") for i in range(500)]
+    )
     admin = get_user_model().objects.create_superuser("bench-admin", email="admin@example.com", password=None)
     session = SessionStore()
     session[SESSION_KEY] = str(admin.pk)
@@ -71,9 +74,7 @@ def seed(rows: int) -> None:
     from payments.models import Payment, Price, WebhookEvent
 
     started = time.monotonic()
-    users = get_user_model().objects.bulk_create(
-        [get_user_model()(username=f"customer{i}", email=f"customer{i}@example.com") for i in range(500)]
-    )
+    users = list(get_user_model().objects.filter(username__startswith="customer"))
     prices = list(Price.objects.select_related("tier"))
     with transaction.atomic():
         for start in range(0, rows, 5000):
@@ -114,12 +115,21 @@ def vacuum() -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
-def truncate() -> None:
+def copy_database(database_url: str, copy_url: str) -> None:
+    """``copy_url`` made a copy of ``database_url`` as it is now."""
+    import psycopg2
     from django.db import connection
+    from urllib.parse import urlparse
 
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(BIG_TABLES)} CASCADE")
-    vacuum()
+    connection.close()
+    source, target = urlparse(database_url), urlparse(copy_url)
+    conn = psycopg2.connect(host=source.hostname, port=source.port or 5432, user=source.username or "postgres",
+                            password=source.password, dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{target.path.lstrip("/")}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{target.path.lstrip("/")}" TEMPLATE "{source.path.lstrip("/")}"')
+    conn.close()
 
 
 class Browser:
@@ -139,9 +149,17 @@ class Browser:
             raise RuntimeError(f"GET {path}: {response.status}")
         return elapsed, body.decode()
 
-    def median_ms(self, path: str, repeat: int) -> float:
-        self.get(path)  # warm-up
-        return statistics.median(self.get(path)[0] for _ in range(repeat))
+
+
+def alternate(browsers: dict[str, Browser], path: str, repeat: int) -> dict[str, float]:
+    """The median time of ``path`` on each server, asked in turn, after a warm-up."""
+    times: dict[str, list[float]] = {name: [] for name in browsers}
+    for name, browser in browsers.items():
+        browser.get(path)
+    for _ in range(repeat):
+        for name, browser in browsers.items():
+            times[name].append(browser.get(path)[0])
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def changelists() -> list[str]:
@@ -196,32 +214,39 @@ def main(spec_path: str) -> None:
 
     spec = json.loads(open(spec_path).read())
     url, rows, repeat = spec["database_url"], spec["rows"], spec["repeat"]
+    empty_url = url + "_empty"
     cookie = setup(url)
+    vacuum()
+    copy_database(url, empty_url)
     seed(rows)
-    server = Server("admin", server_env(url))
+    servers = []
     try:
-        browser = Browser(server.port, cookie)
+        servers = [Server("admin-empty", server_env(empty_url)), Server("admin-full", server_env(url))]
+        browsers = {"empty": Browser(servers[0].port, cookie), "full": Browser(servers[1].port, cookie)}
         pages = changelists()
         urls = []
         for page in pages:
-            urls += [page, *option_urls(page, browser.get(page)[1])]
-        log(f"{len(pages)} changelists, {len(urls)} URLs with their filter options; timing them at {rows} rows")
+            urls += [page, *option_urls(page, browsers["full"].get(page)[1])]
+        log(f"{len(pages)} changelists, {len(urls)} URLs with their filter options; {rows} rows vs none")
         for u in urls:  # a first pass, so that no figure pays for the process's first use of a template or module
-            browser.get(u)
-        full = {u: browser.median_ms(u, repeat) for u in urls}
+            for browser in browsers.values():
+                browser.get(u)
+        times = {u: alternate(browsers, u, repeat) for u in urls}
+        for server in servers:
+            server.stop()
         checked = explain(urls)
         (OUT / "admin-plans.txt").write_text("\n".join(checked["plans"]))
-        truncate()
-        log("tables emptied; timing the same URLs")
-        empty = {u: browser.median_ms(u, repeat) for u in urls}
-        empty_queries = explain(urls)["queries"]
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
         if not spec.get("keep_db"):
+            from django.db import connection
+
+            connection.close()
             drop_database(url)
-    pages_out = [{"url": u, "empty_ms": round(empty[u], 2), "full_ms": round(full[u], 2),
-                  "ratio": round(full[u] / empty[u], 3), "queries_full": checked["queries"][u],
-                  "queries_empty": empty_queries[u]} for u in urls]
+            drop_database(empty_url)
+    pages_out = [{"url": u, "empty_ms": round(t["empty"], 2), "full_ms": round(t["full"], 2),
+                  "ratio": round(t["full"] / t["empty"], 3), "queries": checked["queries"][u]} for u, t in times.items()]
     worst = max(pages_out, key=lambda p: p["ratio"])
     print(json.dumps({"rows": rows, "repeat": repeat, "pages": pages_out, "worst": worst,
                       "seq_scans": checked["seq_scans"], "plans_file": str(OUT / "admin-plans.txt")}))

@@ -433,13 +433,12 @@ def phase_admin(database_url: str, mode: Mode, keep_db: bool) -> dict:
     path.write_text(json.dumps({"database_url": database_url, "rows": mode.admin_rows, "repeat": mode.admin_repeat,
                                 "keep_db": keep_db}))
     try:
-        done = subprocess.run([sys.executable, "-m", "bench.admin", str(path)], cwd=ROOT, capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "bench.admin", str(path)], cwd=ROOT, stdout=subprocess.PIPE,
                               text=True, timeout=900, env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"})
     finally:
         path.unlink(missing_ok=True)
-    sys.stderr.write(done.stderr[-2000:] if done.returncode else "")
     if done.returncode != 0:
-        raise RuntimeError(f"admin phase failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"admin phase failed ({done.returncode})")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
