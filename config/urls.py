@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
 
 from payments.health import healthz
 from payments.webhooks.views import stripe_webhook
+from schema import public_cache
 from schema.schema import schema
 
 
@@ -20,6 +22,20 @@ class ProjectGraphQLView(GraphQLView):
     @graphql_ide.setter
     def graphql_ide(self, value):  # as_view() passes it; DEBUG decides
         pass
+
+    def dispatch(self, request, *args, **kwargs):
+        """Public catalog queries are answered from schema/public_cache.py
+        (serialized once per catalog version); everything else as usual."""
+        key = public_cache.key_for(request)
+        if key is None:
+            return super().dispatch(request, *args, **kwargs)
+        body = public_cache.get(key)
+        if body is not None:
+            return HttpResponse(body, content_type="application/json")
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code == 200 and response.get("Content-Type") == "application/json":
+            public_cache.put(key, response.content)
+        return response
 
 
 urlpatterns = [
