@@ -114,6 +114,9 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["payable_type", "payable_id"], name="payment_payable_idx"),
             models.Index(fields=["user", "-created_at"], name="payment_user_recent_idx"),
+            # The admin's list (its ordering), date navigation and currency filter.
+            models.Index(fields=["created_at", "id"], name="payment_recent_idx"),
+            models.Index(fields=["currency"], name="payment_currency_idx"),
         ]
 
     def __str__(self) -> str:

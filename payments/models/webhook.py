@@ -17,6 +17,10 @@ class WebhookEvent(models.Model):
     api_version = models.CharField(max_length=64, blank=True, default="")
     stripe_created = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField()
+    # The identifiers the admin searches by (indexed; never the payload itself):
+    # the event's object (data.object.id) and the PaymentIntent it is about.
+    object_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
@@ -24,7 +28,12 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-received_at"]
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            # The admin's list (its ordering) and date navigation.
+            models.Index(fields=["received_at", "id"], name="webhookevent_recent_idx"),
+            models.Index(fields=["livemode"], name="webhookevent_livemode_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.stripe_event_id} {self.type} ({self.status})"
