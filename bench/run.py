@@ -63,7 +63,7 @@ class Mode:
     phase_timeout: float  # seconds, per load process
     fresh_memory_server: bool
     admin_rows: int = 100_000  # payments, and as many webhook events
-    admin_repeat: int = 9  # GETs per admin URL (their median), after one warm-up
+    admin_repeat: int = 5  # GETs per admin URL and database (their median), after one warm-up
 
 
 FULL = Mode("full", duration=12, rounds=4, warmup=0.5, concurrency=8, ingest_payments=15000, push_others=1000,
@@ -431,10 +431,10 @@ def phase_admin(database_url: str, mode: Mode, keep_db: bool) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"spec-admin-{os.getpid()}.json"
     path.write_text(json.dumps({"database_url": database_url, "rows": mode.admin_rows, "repeat": mode.admin_repeat,
-                                "keep_db": keep_db}))
+                                "page_rows": 1000, "keep_db": keep_db}))
     try:
         done = subprocess.run([sys.executable, "-m", "bench.admin", str(path)], cwd=ROOT, stdout=subprocess.PIPE,
-                              text=True, timeout=900, env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"})
+                              text=True, timeout=1800, env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"})
     finally:
         path.unlink(missing_ok=True)
     if done.returncode != 0:
@@ -518,7 +518,8 @@ def figures(results: dict) -> list[dict]:
     run, base = gql.get("tiers") or {}, gql.get("tiers_baseline") or {}
     rps, base_rps = run.get("rps"), base.get("rps")
     ratio = rps / base_rps if rps and base_rps else None
-    row("4. GraphQL tiers: requests/s", rps, base_rps, goal="ratio >= 0.6", met=None if ratio is None else ratio >= 0.6, unit="/s")
+    row("4. GraphQL tiers: requests/s", rps, base_rps, goal="ratio >= 0.8",
+        met=None if ratio is None else ratio >= 0.8, unit="/s")
     row("4. GraphQL tiers: p50 latency", run.get("p50_ms"), base.get("p50_ms"), unit="ms")
     row("4. GraphQL tiers: p99 latency", run.get("p99_ms"), base.get("p99_ms"), unit="ms")
     row("4. GraphQL tiers: server CPU per request", run.get("server_cpu_ms_per_request"),
@@ -527,18 +528,31 @@ def figures(results: dict) -> list[dict]:
 
     admin = results.get("admin") or {}
     lists: dict[str, list[dict]] = {}
-    for page in admin.get("pages", []):  # each changelist, then the worst of its filter options
-        lists.setdefault(page["url"].split("?")[0], []).append(page)
-    for path, pages in lists.items():
-        name = path.removeprefix("/admin/").strip("/")
+    for page in admin.get("pages", []):  # each changelist, then its filter options
+        lists.setdefault(page["url"].split("?")[0].removeprefix("/admin/").strip("/"), []).append(page)
+    big = ("payments/payment", "payments/webhookevent")
+    for name in big:
+        pages = lists.get(name)
+        if not pages:
+            continue
         worst = max(pages[1:], key=lambda p: p["ratio"], default=None)
-        for label, page in ((f"6. Admin {name} at {admin['rows']} rows", pages[0]),
-                            (f"6. Admin {name}, worst of {len(pages) - 1} filter options", worst)):
-            if page:
-                row(label, page["full_ms"], page["empty_ms"], goal="ratio <= 1.5", met=page["ratio"] <= 1.5, unit="ms")
+        worst_page = max(pages[1:], key=lambda p: p["ratio_page"], default=None)
+        for label, page in ((f"6. Admin {name}, {admin['rows']} rows vs none", pages[0]),
+                            (f"6. Admin {name}, worst of {len(pages) - 1} filter options vs none", worst)):
+            row(label, page["full_ms"], page["empty_ms"], goal="ratio <= 1.5", met=page["ratio"] <= 1.5, unit="ms")
+        for label, page in ((f"6. Admin {name}, {admin['rows']} rows vs {admin['page_rows']}", pages[0]),
+                            (f"6. Admin {name}, worst filter option vs {admin['page_rows']} rows", worst_page)):
+            row(label, page["full_ms"], page["page_ms"], unit="ms")
+    others = [p for name, pages in lists.items() if name not in big for p in pages]
+    if others:
+        worst = max(others, key=lambda p: p["ratio"])
+        row(f"6. Admin, the {len(lists) - len(big)} other changelists and their {len(others)} pages: worst vs none",
+            worst["full_ms"], worst["empty_ms"], goal="ratio <= 1.5", met=worst["ratio"] <= 1.5, unit="ms")
     if admin.get("pages"):
-        row(f"6. Admin: Seq Scans on the {admin['rows']}-row tables", len(admin["seq_scans"]), goal="0",
-            met=not admin["seq_scans"], ratio=False)
+        reading = [s for s in admin["seq_scans"] if s["rows_read"] > 1000]
+        row(f"6. Admin: Seq Scans reading > 1,000 rows of a {admin['rows']}-row table", len(reading), goal="0",
+            met=not reading, ratio=False)
+        row("6. Admin: Seq Scan nodes of any size on those tables", len(admin["seq_scans"]), ratio=False)
 
     mem = results.get("memory") or {}
     per = mem.get("per_subscription_kb")
