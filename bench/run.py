@@ -64,13 +64,14 @@ class Mode:
     fresh_memory_server: bool
     admin_rows: int = 100_000  # payments, and as many webhook events
     admin_repeat: int = 5  # GETs per admin URL and database (their median), after one warm-up
+    admin_page_rows: int = 1000  # the middle database: every list page as full as at any size
 
 
 FULL = Mode("full", duration=12, rounds=4, warmup=0.5, concurrency=8, ingest_payments=15000, push_others=1000,
             push_samples=300, memory_subscriptions=5000, phase_timeout=240, fresh_memory_server=True)
 SMOKE = Mode("smoke", duration=1.0, rounds=1, warmup=0.2, concurrency=4, ingest_payments=400, push_others=20,
              push_samples=10, memory_subscriptions=60, phase_timeout=60, fresh_memory_server=False,
-             admin_rows=2000, admin_repeat=2)
+             admin_rows=300, admin_repeat=1, admin_page_rows=100)
 
 
 def log(message: str) -> None:
@@ -431,7 +432,7 @@ def phase_admin(database_url: str, mode: Mode, keep_db: bool) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"spec-admin-{os.getpid()}.json"
     path.write_text(json.dumps({"database_url": database_url, "rows": mode.admin_rows, "repeat": mode.admin_repeat,
-                                "page_rows": 1000, "keep_db": keep_db}))
+                                "page_rows": mode.admin_page_rows, "keep_db": keep_db}))
     try:
         done = subprocess.run([sys.executable, "-m", "bench.admin", str(path)], cwd=ROOT, stdout=subprocess.PIPE,
                               text=True, timeout=1800, env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"})

@@ -522,7 +522,7 @@ def test_webhook_events_are_found_by_indexed_ids_never_inside_the_payload(admin_
     assert results(admin_client.get(events, {"q": "pi_"})) == []  # identifiers match whole
 
 
-def test_the_admins_orderings_and_date_navigation_are_indexed():
+def test_the_admins_orderings_and_date_navigation_are_indexed(db):
     from django.contrib import admin as django_admin
 
     for model in LEDGER:
