@@ -250,7 +250,7 @@ def main(spec_path: str) -> None:
         pages = changelists()
         urls = []
         for page in pages:
-            urls += [page, *option_urls(page, browsers["full"].get(page)[1])]
+            urls += [page, *(option_urls(page, browsers["full"].get(page)[1]) if spec.get("options", True) else [])]
         log(f"{len(pages)} changelists, {len(urls)} URLs with their filter options; {rows} rows, {page_rows}, none")
         for u in urls:  # a first pass, so that no figure pays for the process's first use of a template or module
             for browser in browsers.values():
