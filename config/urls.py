@@ -4,7 +4,7 @@ from cross_web import HTTPException
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
@@ -16,6 +16,7 @@ from config.emulator import emulator
 from payments.health import healthz
 from payments.webhooks.views import stripe_webhook
 from schema.graphiql import STATIC_URLPATTERNS, OfflineGraphiQL
+from schema import public_cache
 from schema.schema import schema
 
 
@@ -43,7 +44,7 @@ class ProjectGraphQLView(OfflineGraphiQL, GraphQLView):
 
     def dispatch(self, request, *args, **kwargs):
         try:
-            return self.run(request=request)
+            return self._cached_or_run(request)
         except HTTPException as refused:
             code = getattr(refused, "code", None) or _HTTP_CODES.get(refused.status_code, "BAD_REQUEST")
             return _json_error(refused.status_code, refused.reason, code)
@@ -95,6 +96,20 @@ class ProjectGraphQLView(OfflineGraphiQL, GraphQLView):
     @graphql_ide.setter
     def graphql_ide(self, value):  # as_view() passes it; DEBUG decides
         pass
+
+    def _cached_or_run(self, request):
+        """Public catalog queries are answered from schema/public_cache.py
+        (serialized once per catalog version); everything else as usual."""
+        key = public_cache.key_for(request)
+        if key is None:
+            return self.run(request=request)
+        body = public_cache.get(key)
+        if body is not None:
+            return HttpResponse(body, content_type="application/json")
+        response = self.run(request=request)
+        if response.status_code == 200 and response.get("Content-Type") == "application/json":
+            public_cache.put(key, response.content)
+        return response
 
 
 def _json_error(status: int, message: str, code: str) -> JsonResponse:

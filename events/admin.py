@@ -1,18 +1,19 @@
 from django.contrib import admin
 
-from payments.admin import changelist_link
+from payments.admin import IndexedDates, changelist_link
 from payments.models import Payment
 
 from events.models import Event
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(IndexedDates, admin.ModelAdmin):
     list_display = ("title", "user", "is_active", "tier", "created_at")
     list_filter = ("is_active", "tier", "created_at")
     list_select_related = ("user", "tier")
     search_fields = ("title", "user__email", "user__username")
     date_hierarchy = "created_at"
+    show_full_result_count = False
     raw_id_fields = ("user",)
     readonly_fields = ("created_at", "payments_link")
 

@@ -72,6 +72,20 @@ def catalog_tiers() -> list[Tier]:
     return tiers
 
 
+def catalog_version() -> tuple[int, float] | None:
+    """The version of the catalog ``catalog_tiers()`` answers with now (read from
+    the database first when the cache is empty or stale): it changes whenever
+    the catalog is read again. None inside a transaction (nothing is cached there).
+    schema/public_cache.py keys whole GraphQL answers on it."""
+    if connection.in_atomic_block:
+        return None
+    catalog_tiers()
+    entry = _entry
+    if entry is None or entry.generation != _generation:
+        return None  # changed while we read it: not cacheable this time
+    return (entry.generation, entry.expires_at)
+
+
 def catalog_tier(tier_id) -> Tier | None:
     """An active tier by id (None for an unknown, inactive or malformed id)."""
     pk = int_id(tier_id)

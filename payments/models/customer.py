@@ -16,7 +16,7 @@ class Customer(models.Model):
     subscription_checkout_session_id = models.CharField(max_length=255, null=True, blank=True)
     subscription_checkout_fingerprint = models.CharField(max_length=64, blank=True, default="")
     subscription_checkout_idempotency_key = models.CharField(max_length=255, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # the admin's date navigation
 
     def __str__(self) -> str:
         return self.stripe_customer_id or f"customer of user {self.user_id} (not yet at Stripe)"

@@ -35,6 +35,7 @@ class Transaction(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["occurred_at", "id"], name="transaction_recent_idx")]  # the admin's list
 
     def __str__(self) -> str:
         return f"{self.type} {self.net} {self.currency} ({self.stripe_balance_transaction_id})"

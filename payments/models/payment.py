@@ -80,7 +80,7 @@ class Payment(models.Model):
     tier = models.ForeignKey("payments.Tier", on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
     amount = models.PositiveIntegerField(help_text="In the currency's minor unit.")
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=32, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True)
+    status = models.CharField(max_length=32, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)  # indexed with created_at (Meta.indexes)
     flow = models.CharField(max_length=16, choices=Flow.choices, default=Flow.INTENT)
     amount_refunded = models.PositiveIntegerField(default=0)
     payable_type = models.CharField(max_length=64, blank=True, default="")
@@ -114,6 +114,10 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["payable_type", "payable_id"], name="payment_payable_idx"),
             models.Index(fields=["user", "-created_at"], name="payment_user_recent_idx"),
+            # The admin's list (its ordering), date navigation and currency filter.
+            models.Index(fields=["created_at", "id"], name="payment_recent_idx"),
+            models.Index(fields=["currency", "created_at", "id"], name="payment_currency_idx"),
+            models.Index(fields=["status", "created_at", "id"], name="payment_status_recent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -52,6 +52,7 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="refund_recent_idx")]  # the admin's list and dates
         constraints = [
             models.UniqueConstraint(
                 fields=["requested_by", "idempotency_key"],

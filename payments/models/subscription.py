@@ -62,6 +62,7 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="subscription_recent_idx")]  # the admin's list
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],
@@ -148,6 +149,7 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="invoice_recent_idx")]  # the admin's list
 
     def __str__(self) -> str:
         return f"invoice {self.number or self.stripe_invoice_id} {self.status}"

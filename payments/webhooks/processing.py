@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -82,6 +82,17 @@ def lookup_event(event: WebhookEventData) -> KnownEvent:
     return KnownEvent(pk, status, payment_id)
 
 
+def searchable_ids(event_type: str, obj) -> dict[str, str]:
+    """The identifiers the admin finds a stored event by (indexed columns; the
+    payload itself is never searched): its object's id and its PaymentIntent's."""
+    object_id = obj.get("id") if isinstance(obj, Mapping) else None
+    intent = intent_id_of_event(event_type, obj) if isinstance(obj, Mapping) else None
+    return {
+        "object_id": object_id[:255] if isinstance(object_id, str) else "",
+        "payment_intent_id": (intent or "")[:255],
+    }
+
+
 def _insert(event: WebhookEventData) -> int | None:
     """Store the delivery (committed on its own, before any processing): its pk,
     or None when a concurrent delivery of the same event stored it first."""
@@ -92,6 +103,7 @@ def _insert(event: WebhookEventData) -> int | None:
         "api_version": event.api_version,
         "stripe_created": datetime.fromtimestamp(event.created, tz=timezone.utc),
         "payload": event.payload,
+        **searchable_ids(event.type, event.object),
     }
     try:
         if connection.in_atomic_block:  # a savepoint, so that a caller's transaction survives the conflict

@@ -300,7 +300,7 @@ def test_the_subscription_page_links_its_user_price_tier_invoices_and_payments(a
     assert results(admin_client.get(payments_link[1].replace("&amp;", "&"))) == [
         Payment.objects.get(payable_type="subscription", payable_id=str(subscribed.pk))
     ]
-    events_link = re.search(rf'href="({re.escape(url(WebhookEvent, "changelist"))}\?[^"]+)">Events mentioning', content)
+    events_link = re.search(rf'href="({re.escape(url(WebhookEvent, "changelist"))}\?[^"]+)">Events about', content)
     found = results(admin_client.get(events_link[1].replace("&amp;", "&")))
     assert found and {e.type for e in found} >= {"customer.subscription.created"}
     # The list links each row's user.
@@ -416,18 +416,128 @@ def count_queries(client: Client, path: str) -> int:
     return len(queries)
 
 
-def test_list_pages_run_the_same_number_of_queries_for_1_and_20_rows(admin_client, catalog):
-    paths = [url(model, "changelist") for model in ALL_MODELS]
-    make_rows(1, 0, catalog)
+# Every list page, some of its filter options and each level of its date navigation.
+LIST_PARAMS = [
+    {}, {"currency": "eur"}, {"created_at__year": 2026}, {"created_at__year": 2026, "created_at__month": 1},
+    {"created_at__year": 2026, "created_at__month": 1, "created_at__day": 2},
+]
+# The most any list page may run (session, user, the page's count and rows, filter
+# options, date navigation): a bound, whatever the number of rows.
+MAX_LIST_QUERIES = 12
+
+
+def list_paths() -> list[str]:
+    from django.contrib import admin as django_admin
+
+    paths = []
+    for model in ALL_MODELS:
+        model_admin = django_admin.site._registry[model]
+        date_field = model_admin.date_hierarchy
+        for params in LIST_PARAMS:
+            if "currency" in params and "currency" not in {getattr(f, "parameter_name", f) for f in model_admin.list_filter}:
+                continue
+            if params and "currency" not in params and not date_field:
+                continue
+            query = {k.replace("created_at", date_field or "created_at"): v for k, v in params.items()}
+            paths.append(url(model, "changelist") + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""))
+    return paths
+
+
+def test_list_pages_run_a_bounded_number_of_queries_the_same_for_2_and_50_rows(
+    admin_client, catalog, django_assert_max_num_queries
+):
+    paths = list_paths()
+    make_rows(2, 0, catalog)
     for path in paths:
         admin_client.get(path)  # warm caches (content types, sessions)
-    one = {path: count_queries(admin_client, path) for path in paths}
-    make_rows(19, 1, catalog)
-    twenty = {path: count_queries(admin_client, path) for path in paths}
-    assert twenty == one
-    assert len(results(admin_client.get(url(Transaction, "changelist")))) == 40
-    assert len(results(admin_client.get(url(Subscription, "changelist")))) == 20
-    assert len(results(admin_client.get(url(Invoice, "changelist")))) == 20
+    two = {path: count_queries(admin_client, path) for path in paths}
+    make_rows(48, 2, catalog)
+    fifty = {}
+    for path in paths:
+        with django_assert_max_num_queries(MAX_LIST_QUERIES):
+            fifty[path] = count_queries(admin_client, path)
+    assert fifty == two
+    assert len(results(admin_client.get(url(Transaction, "changelist")))) == 100
+    assert len(results(admin_client.get(url(Subscription, "changelist")))) == 50
+    assert len(results(admin_client.get(url(Invoice, "changelist")))) == 50
+
+
+def test_no_list_page_counts_the_whole_table_again():
+    from django.contrib import admin as django_admin
+
+    for model in ALL_MODELS:
+        assert django_admin.site._registry[model].show_full_result_count is False, model.__name__
+
+
+def test_filter_options_never_read_distinct_values_of_a_ledger_table(admin_client, catalog):
+    make_rows(3, 0, catalog)
+    ledger_tables = {m._meta.db_table for m in LEDGER}
+    for model in LEDGER:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(url(model, "changelist")).status_code == 200
+        for query in queries:
+            sql = query["sql"]
+            if "DISTINCT" in sql:
+                assert not any(f'FROM "{table}"' in sql for table in ledger_tables), (model.__name__, sql)
+    page = admin_client.get(url(Payment, "changelist")).content.decode()
+    assert "?currency=jpy" in page and "?currency=eur" in page  # the currencies of the catalog's prices
+
+
+def test_date_navigation_finds_the_dates_djangos_own_query_finds(admin_client, catalog, user):
+    from django.db.models import QuerySet
+
+    from payments.admin import _indexed_dates_class
+
+    when = [datetime(2024, 12, 31, 23, 59, tzinfo=timezone.utc), datetime(2025, 1, 1, tzinfo=timezone.utc),
+            datetime(2025, 3, 5, 12, tzinfo=timezone.utc), datetime(2025, 3, 31, 23, 59, 59, tzinfo=timezone.utc),
+            datetime(2027, 7, 1, tzinfo=timezone.utc)]
+    for i, moment in enumerate(when):
+        WebhookEvent.objects.create(stripe_event_id=f"evt_d{i}", type="payment_intent.succeeded", payload={})
+    for event, moment in zip(WebhookEvent.objects.order_by("pk"), when):
+        WebhookEvent.objects.filter(pk=event.pk).update(received_at=moment)
+    fast = _indexed_dates_class(QuerySet, "received_at")
+    for queryset in (WebhookEvent.objects.all(), WebhookEvent.objects.filter(received_at__year=2025),
+                     WebhookEvent.objects.filter(received_at__year=2025, received_at__month=3),
+                     WebhookEvent.objects.none(), WebhookEvent.objects.filter(status="failed")):
+        for kind in ("year", "month", "day"):
+            indexed = queryset.all()
+            indexed.__class__ = fast
+            assert list(indexed.datetimes("received_at", kind)) == list(queryset.datetimes("received_at", kind)), kind
+    page = admin_client.get(url(WebhookEvent, "changelist")).content.decode()
+    assert all(f"received_at__year={year}" in page for year in (2024, 2025, 2027)) and "year=2026" not in page
+
+
+def test_webhook_events_are_found_by_indexed_ids_never_inside_the_payload(admin_client, db):
+    from payments.admin import WebhookEventAdmin
+    from payments.webhooks.processing import searchable_ids
+
+    assert not any("payload" in field for field in WebhookEventAdmin.search_fields)
+    payload = {"data": {"object": {"id": "re_1", "object": "refund", "payment_intent": "pi_1", "note": "findme"}}}
+    WebhookEvent.objects.create(stripe_event_id="evt_1", type="refund.created", payload=payload,
+                                **searchable_ids("refund.created", payload["data"]["object"]))
+    events = url(WebhookEvent, "changelist")
+    for term in ("evt_1", "re_1", "pi_1"):
+        assert [e.stripe_event_id for e in results(admin_client.get(events, {"q": term}))] == ["evt_1"], term
+    assert results(admin_client.get(events, {"q": "findme"})) == []
+    assert results(admin_client.get(events, {"q": "pi_"})) == []  # identifiers match whole
+
+
+def test_the_admins_orderings_and_date_navigation_are_indexed(db):
+    from django.contrib import admin as django_admin
+
+    for model in LEDGER:
+        model_admin = django_admin.site._registry[model]
+        field = model_admin.date_hierarchy
+        indexed = {tuple(index.fields) for index in model._meta.indexes}
+        assert (field, "id") in indexed or model._meta.get_field(field).db_index, model.__name__
+    assert ("created_at", "id") in {tuple(i.fields) for i in Payment._meta.indexes}
+    assert WebhookEvent._meta.get_field("object_id").db_index and WebhookEvent._meta.get_field("payment_intent_id").db_index
+    if connection.vendor == "postgresql":  # the migration made them
+        with connection.cursor() as cursor:
+            for model in (Payment, WebhookEvent, Refund, Subscription, Invoice, Transaction):
+                constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+                names = {name for name, c in constraints.items() if c["index"]}
+                assert {i.name for i in model._meta.indexes} <= names, model.__name__
 
 
 # ---------------------------------------------------------------- actions
