@@ -611,6 +611,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"push, one process: {mode.push_others} idle subscriptions, {mode.push_samples} pushes")
             results["push_one"] = phase_push(single, single, plan, "push_one", mode, run_id)
         results.setdefault("server_stats", {})["single"] = single.stats()
+        if mode.fresh_memory_server:
+            # Not needed any more (the memory phase has a server of its own): its worker
+            # threads' database connections are given back before two more servers open theirs.
+            single.stop()
 
         if "push-redis" not in only:
             results["push_two_skipped"] = "not asked for (--only)"
@@ -632,7 +636,6 @@ def main(argv: list[str] | None = None) -> int:
 
         if "memory" in only:
             if mode.fresh_memory_server:
-                single.stop()
                 memory_server = Server("memory", server_env(args.database_url))
                 servers.append(memory_server)
             else:
