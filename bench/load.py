@@ -517,6 +517,7 @@ async def phase_memory(spec: dict) -> dict:
     started = time.perf_counter()
     sockets, errors = await open_many(port, cookie, spec["payments"], parallel=spec.get("parallel", 100), deadline=deadline)
     opened_in = time.perf_counter() - started
+    kinds = Counter(e.split(":")[0] for e in warm_errors + errors)
     await asyncio.sleep(spec.get("settle", 2))
     after = rss_kb(pid)
     await close_all(sockets)
@@ -524,7 +525,9 @@ async def phase_memory(spec: dict) -> dict:
         "count": len(sockets),
         "failed": len(errors) + len(warm_errors),
         "errors": (warm_errors + errors)[:5],
+        "error_kinds": dict(kinds),
         "opened_in_s": round(opened_in, 2),
+        "parallel": spec.get("parallel", 100),
         "rss_before_kb": before,
         "rss_after_kb": after,
         "per_subscription_kb": (after - before) / len(sockets) if sockets else None,

@@ -260,7 +260,10 @@ class Server:
         OUT.mkdir(parents=True, exist_ok=True)
         self.log_path = OUT / f"server-{name}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "bench.asgi:application"],
+            # Twisted's listen backlog is 50 by default (Daphne's -b/-p): a burst of connects
+            # past it has its SYNs dropped and retried seconds later. 1024, as tests/live_server.py.
+            [sys.executable, "-m", "daphne", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024",
+             "bench.asgi:application"],
             cwd=ROOT, env=env, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
@@ -392,10 +395,17 @@ def phase_memory(server: Server, plan: dict, mode: Mode) -> dict:
         "cookie": plan["cookie"],
         "payments": [p["id"] for p in plan["idle"][: mode.memory_subscriptions]],
         "warm": min(50, mode.memory_subscriptions),
+        # Handshakes in flight at once. Daphne rejects (403) or drops a handshake the
+        # application has not accepted within 5 s (--websocket_connect_timeout, also
+        # autobahn's openHandshakeTimeout); at 100 in flight, while the server opened
+        # 20 to 30 a second on this shared machine, 668 of 5,000 waited longer.
+        "parallel": 16,
         "settle": 2 if mode.name == "full" else 0.5,
-        "max_seconds": mode.phase_timeout - 20,
+        # 5,000 opens took 213 s at 16 in flight with the load average at 6: twice the
+        # other phases' cap, so that the count, not the clock, ends the phase.
+        "max_seconds": 2 * mode.phase_timeout - 20,
     }
-    return run_load(spec, mode.phase_timeout)
+    return run_load(spec, 2 * mode.phase_timeout)
 
 
 # --------------------------------------------------------------------- table
@@ -484,8 +494,8 @@ def figures(results: dict) -> list[dict]:
 
     mem = results.get("memory") or {}
     per = mem.get("per_subscription_kb")
-    row(f"5. Memory per idle subscription ({mem.get('count')} open)", per, goal="<= 100 KB",
-        met=None if per is None else per <= 100, unit="KB", ratio=False)
+    row(f"5. Memory per idle subscription ({mem.get('count')} open)", per, goal="<= 80 KB",
+        met=None if per is None else per <= 80, unit="KB", ratio=False)
     return rows
 
 
