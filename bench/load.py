@@ -16,7 +16,10 @@ Phases:
 - ``push``: ``others`` idle subscriptions, then one subscriber that, payment
   after payment, subscribes, receives the current state, has a signed
   ``payment_intent.succeeded`` posted and waits for the push: the time from the
-  webhook's response to the subscriber's message.
+  moment the webhook is sent (stamped before its request is written) to the
+  moment the subscriber reads the push, which includes the webhook's own
+  processing (the push is sent when its transaction commits); the time from
+  the webhook's response is kept beside it (``from_response_*``).
 - ``memory``: the server's resident memory (VmRSS) before and after opening
   ``count`` idle subscriptions.
 """
@@ -401,8 +404,9 @@ async def close_all(sockets: list) -> None:
 
 
 async def phase_push(spec: dict) -> dict:
-    """Latency from the webhook's response (at this process) to the subscriber's
-    message (at this process, stamped by a task that does nothing but read it)."""
+    """Latency from the webhook being sent (stamped just before its request is
+    written) to the subscriber's message being read (stamped by a task that does
+    nothing but read it), both in this process."""
     factory = EventFactory(spec["webhook_secret"], spec["run_id"])
     deadline = time.perf_counter() + spec["max_seconds"]
     others, open_errors = await open_many(
@@ -482,12 +486,15 @@ async def phase_push(spec: dict) -> dict:
         "lost": lost,
         "failures": failures[:5],
         "failure_count": len(failures),
-        "p50_ms": percentile(after_response, 50),
-        "p99_ms": percentile(after_response, 99),
-        "max_ms": max(after_response) if after_response else None,
-        "min_ms": min(after_response) if after_response else None,
-        "from_request_p50_ms": percentile(after_request, 50),
-        "from_request_p99_ms": percentile(after_request, 99),
+        # From the moment the webhook is sent: the figure.
+        "p50_ms": percentile(after_request, 50),
+        "p99_ms": percentile(after_request, 99),
+        "max_ms": max(after_request) if after_request else None,
+        "min_ms": min(after_request) if after_request else None,
+        # From the moment its response is read (the figure until 2026-12-02): can be
+        # negative, the push leaves at the commit, before the view returns.
+        "from_response_p50_ms": percentile(after_response, 50),
+        "from_response_p99_ms": percentile(after_response, 99),
         "stripe_calls": stripe_calls,
     }
 
@@ -510,6 +517,7 @@ async def phase_memory(spec: dict) -> dict:
     started = time.perf_counter()
     sockets, errors = await open_many(port, cookie, spec["payments"], parallel=spec.get("parallel", 100), deadline=deadline)
     opened_in = time.perf_counter() - started
+    kinds = Counter(e.split(":")[0] for e in warm_errors + errors)
     await asyncio.sleep(spec.get("settle", 2))
     after = rss_kb(pid)
     await close_all(sockets)
@@ -517,7 +525,9 @@ async def phase_memory(spec: dict) -> dict:
         "count": len(sockets),
         "failed": len(errors) + len(warm_errors),
         "errors": (warm_errors + errors)[:5],
+        "error_kinds": dict(kinds),
         "opened_in_s": round(opened_in, 2),
+        "parallel": spec.get("parallel", 100),
         "rss_before_kb": before,
         "rss_after_kb": after,
         "per_subscription_kb": (after - before) / len(sockets) if sockets else None,

@@ -288,7 +288,10 @@ class Server:
         OUT.mkdir(parents=True, exist_ok=True)
         self.log_path = OUT / f"server-{name}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "bench.asgi:application"],
+            # Twisted's listen backlog is 50 by default (Daphne's -b/-p): a burst of connects
+            # past it has its SYNs dropped and retried seconds later. 1024, as tests/live_server.py.
+            [sys.executable, "-m", "daphne", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024",
+             "bench.asgi:application"],
             cwd=ROOT, env=env, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
@@ -420,10 +423,17 @@ def phase_memory(server: Server, plan: dict, mode: Mode) -> dict:
         "cookie": plan["cookie"],
         "payments": [p["id"] for p in plan["idle"][: mode.memory_subscriptions]],
         "warm": min(50, mode.memory_subscriptions),
+        # Handshakes in flight at once. Daphne rejects (403) or drops a handshake the
+        # application has not accepted within 5 s (--websocket_connect_timeout, also
+        # autobahn's openHandshakeTimeout); at 100 in flight, while the server opened
+        # 20 to 30 a second on this shared machine, 668 of 5,000 waited longer.
+        "parallel": 16,
         "settle": 2 if mode.name == "full" else 0.5,
-        "max_seconds": mode.phase_timeout - 20,
+        # 5,000 opens took 213 s at 16 in flight with the load average at 6: twice the
+        # other phases' cap, so that the count, not the clock, ends the phase.
+        "max_seconds": 2 * mode.phase_timeout - 20,
     }
-    return run_load(spec, mode.phase_timeout)
+    return run_load(spec, 2 * mode.phase_timeout)
 
 
 def phase_admin(database_url: str, mode: Mode, keep_db: bool) -> dict:
@@ -506,14 +516,15 @@ def figures(results: dict) -> list[dict]:
 
     one, two = results.get("push_one") or {}, results.get("push_two") or {}
     others = one.get("others_open")
-    row(f"3. Push p50, one process ({others} others)", one.get("p50_ms"), goal="<= 10 ms",
-        met=None if one.get("p50_ms") is None else one["p50_ms"] <= 10, unit="ms", ratio=False)
-    row(f"3. Push p99, one process ({others} others)", one.get("p99_ms"), goal="<= 50 ms",
+    # From the moment the webhook is sent to the moment the subscriber reads the push.
+    row(f"3. Push p50, one process ({others} others), from the webhook sent", one.get("p50_ms"), unit="ms", ratio=False)
+    row(f"3. Push p99, one process ({others} others), from the webhook sent", one.get("p99_ms"), goal="<= 50 ms",
         met=None if one.get("p99_ms") is None else one["p99_ms"] <= 50, unit="ms", ratio=False)
     skipped = results.get("push_two_skipped")
-    row(f"3. Push p99, two processes via Redis ({two.get('others_open')} others)", two.get("p99_ms"),
-        goal="<= 100 ms", met=None if two.get("p99_ms") is None else two["p99_ms"] <= 100, unit="ms", ratio=False)
-    row("3. Push p50, two processes via Redis", two.get("p50_ms"), unit="ms", ratio=False)
+    row(f"3. Push p99, two processes via Redis ({two.get('others_open')} others), from the webhook sent",
+        two.get("p99_ms"), goal="<= 100 ms", met=None if two.get("p99_ms") is None else two["p99_ms"] <= 100,
+        unit="ms", ratio=False)
+    row("3. Push p50, two processes via Redis, from the webhook sent", two.get("p50_ms"), unit="ms", ratio=False)
     if skipped:
         rows[-1]["skipped"] = rows[-2]["skipped"] = skipped
 
@@ -561,8 +572,8 @@ def figures(results: dict) -> list[dict]:
 
     mem = results.get("memory") or {}
     per = mem.get("per_subscription_kb")
-    row(f"5. Memory per idle subscription ({mem.get('count')} open)", per, goal="<= 100 KB",
-        met=None if per is None else per <= 100, unit="KB", ratio=False)
+    row(f"5. Memory per idle subscription ({mem.get('count')} open)", per, goal="<= 80 KB",
+        met=None if per is None else per <= 80, unit="KB", ratio=False)
     return rows
 
 
@@ -693,6 +704,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"push, one process: {mode.push_others} idle subscriptions, {mode.push_samples} pushes")
             results["push_one"] = phase_push(single, single, plan, "push_one", mode, run_id)
         results.setdefault("server_stats", {})["single"] = single.stats()
+        if mode.fresh_memory_server:
+            # Not needed any more (the memory phase has a server of its own): its worker
+            # threads' database connections are given back before two more servers open theirs.
+            single.stop()
 
         if "push-redis" not in only:
             results["push_two_skipped"] = "not asked for (--only)"
@@ -714,7 +729,6 @@ def main(argv: list[str] | None = None) -> int:
 
         if "memory" in only:
             if mode.fresh_memory_server:
-                single.stop()
                 memory_server = Server("memory", server_env(args.database_url))
                 servers.append(memory_server)
             else:

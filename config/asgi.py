@@ -17,7 +17,9 @@ expires or is flushed, its operations end with an error and it closes (4401).
 HTTP: each request runs on one of HTTP_MAX_CONCURRENT_REQUESTS worker threads,
 which keep their database connections (config/concurrency.py); the others wait
 in the event loop, so a storm of deliveries never asks the database for more
-connections than there are workers."""
+connections than there are workers. Django's ASGI handler runs there with its
+middleware chain in sync mode, the chain and the view in one hop to the worker
+thread (OneHopASGIHandler), not one hop per sync middleware hook."""
 
 import os
 
@@ -25,12 +27,12 @@ from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()
+get_asgi_application()  # django.setup(), before the imports below
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
-from config.concurrency import RequestWorkers  # noqa: E402
+from config.concurrency import OneHopASGIHandler, RequestWorkers  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from payments.checks import enforce_production_settings  # noqa: E402
@@ -53,7 +55,7 @@ class BrowserOriginValidator(OriginValidator):
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestWorkers(django_asgi_app, settings.HTTP_MAX_CONCURRENT_REQUESTS),
+        "http": RequestWorkers(OneHopASGIHandler(), settings.HTTP_MAX_CONCURRENT_REQUESTS),
         "websocket": BrowserOriginValidator(
             AuthMiddlewareStack(URLRouter([re_path(r"^graphql/?$", GraphQLConsumer.as_asgi(schema=schema))]))
         ),
