@@ -101,7 +101,11 @@ def complete(pk: int) -> Transaction | None:
         # Its balance transaction is another row's already (recorded before this row was).
         logger.warning("balance transaction %s is recorded already: ledger row %s left incomplete", txn.id, pk)
         return None
-    return Transaction.objects.get(pk=pk) if done else None
+    if not done:
+        return None
+    for name, value in fields.items():
+        setattr(row, name, value)
+    return row
 
 
 def incomplete_rows():
