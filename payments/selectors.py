@@ -7,7 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from collections.abc import Callable, Iterable
+
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from payments.errors import InvalidInput
 from payments.ids import int_id
@@ -15,7 +18,13 @@ from payments.ids import uuid_id as parse_uuid
 from payments.models import Invoice, Payment, Price, Refund, Subscription, Tier
 from payments.services import access
 
+# The most rows any list of the API returns (newest first). The lists the
+# contract gives no `first`/`after` (events, refunds, subscriptions, invoices,
+# Event.payments) stop there; `payments` pages by up to this many.
+LIST_CAP = 100
 
+# What a resolver does to a QuerySet before it is read (the GraphQL optimizer's plan).
+Prepare = Callable[[QuerySet], QuerySet]
 
 
 def tier_list() -> QuerySet[Tier]:
@@ -52,7 +61,8 @@ def user_active_tier(*, user) -> Tier | None:
 
 
 def subscription_list_for_viewer(*, user) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(user=user).order_by("-created_at", "-id")
+    """The newest LIST_CAP."""
+    return Subscription.objects.filter(user=user).order_by("-created_at", "-id")[:LIST_CAP]
 
 
 def subscription_get_for_viewer(
@@ -70,11 +80,39 @@ def subscription_get_for_viewer(
 
 
 def invoice_list_for_viewer(*, user) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(user=user).order_by("-created_at", "-id")
+    """The newest LIST_CAP."""
+    return Invoice.objects.filter(user=user).order_by("-created_at", "-id")[:LIST_CAP]
 
 
 def refund_list_for_viewer(*, user) -> QuerySet[Refund]:
-    return Refund.objects.filter(payment__user=user).order_by("-created_at", "-id")
+    """The newest LIST_CAP."""
+    return Refund.objects.filter(payment__user=user).order_by("-created_at", "-id")[:LIST_CAP]
+
+
+def payments_of_payable(*, user, payable_type: str, payable_id) -> QuerySet[Payment]:
+    """The user's payments for one payable, newest LIST_CAP first."""
+    return Payment.objects.filter(user=user, payable_type=payable_type, payable_id=str(payable_id)).order_by(
+        "-created_at", "-id"
+    )[:LIST_CAP]
+
+
+def payments_by_payable(
+    *, user, payable_type: str, payable_ids: Iterable, prepare: Prepare | None = None
+) -> dict[str, list[Payment]]:
+    """The user's payments for many payables in one statement (plus what
+    ``prepare`` prefetches): payable id -> its newest LIST_CAP, newest first."""
+    ids = [str(pk) for pk in payable_ids]
+    grouped: dict[str, list[Payment]] = {pk: [] for pk in ids}
+    if not ids:
+        return grouped
+    qs = Payment.objects.filter(user=user, payable_type=payable_type, payable_id__in=ids)
+    if prepare is not None:
+        qs = prepare(qs)
+    newest = [F("created_at").desc(), F("id").desc()]
+    qs = qs.annotate(_rank=Window(RowNumber(), partition_by=[F("payable_id")], order_by=newest))
+    for payment in qs.filter(_rank__lte=LIST_CAP).order_by(*newest):
+        grouped[payment.payable_id].append(payment)
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -86,7 +124,7 @@ class PaymentPage:
     total_count: int
 
 
-MAX_PAGE = 100
+MAX_PAGE = LIST_CAP
 
 
 def _cursor(payment: Payment) -> str:
@@ -102,8 +140,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput("Invalid cursor.", field="after") from exc
 
 
-def payment_page_for_viewer(*, user, first: int = 20, after: str | None = None, status: str | None = None) -> PaymentPage:
-    """The viewer's payments, newest first, keyset-paginated (stable under inserts)."""
+def payment_page_for_viewer(
+    *, user, first: int = 20, after: str | None = None, status: str | None = None, prepare: Prepare | None = None
+) -> PaymentPage:
+    """The viewer's payments, newest first, keyset-paginated (stable under inserts).
+    ``prepare`` plans the page's read (select/prefetch what the client asked for);
+    the rows must carry ``created_at`` (the cursor)."""
     if not 0 <= first <= MAX_PAGE:
         raise InvalidInput(f"first must be between 0 and {MAX_PAGE}.", field="first")
     qs = Payment.objects.filter(user=user).order_by("-created_at", "-id")
@@ -113,7 +155,7 @@ def payment_page_for_viewer(*, user, first: int = 20, after: str | None = None, 
     if after:
         created, pk = _decode_cursor(after)
         qs = qs.filter(Q(created_at__lt=created) | Q(created_at=created, id__lt=pk))
-    rows = list(qs[: first + 1])
+    rows = list((prepare(qs) if prepare is not None else qs)[: first + 1])
     page = rows[:first]
     return PaymentPage(
         payments=page,

@@ -12,6 +12,7 @@ from events.models import Event as EventModel
 from payments import selectors
 from payments.cache import catalog_tier, catalog_tiers
 from schema import types
+from schema.optimizing import optimized, selection_info
 
 
 def _viewer(info: Info):
@@ -35,26 +36,39 @@ class Query:
     def me(self, info: Info) -> types.User | None:
         return _viewer(info)
 
-    @strawberry_django.field(description="The viewer's events.")
+    @strawberry_django.field(description=f"The viewer's events, the newest {selectors.LIST_CAP}.")
     def events(self, info: Info) -> list[types.Event]:
         user = _viewer(info)
-        return EventModel.objects.filter(user=user) if user else EventModel.objects.none()
+        if user is None:
+            return []
+        events = list(optimized(EventModel.objects.filter(user=user).order_by("-created_at", "-id")[: selectors.LIST_CAP], info))
+        # Event.payments is not a relation the optimizer can prefetch: read the
+        # payments of every listed event at once, planned for what is selected
+        # under `payments` (its tier, price, refunds... prefetched too).
+        if events and (payments_info := selection_info(info, "payments")) is not None:
+            grouped = selectors.payments_by_payable(
+                user=user, payable_type="event", payable_ids=[e.pk for e in events],
+                prepare=lambda qs: optimized(qs, payments_info, only=("payable_id",)),
+            )
+            for event in events:
+                event.listed_payments = grouped[str(event.pk)]
+        return events
 
     @strawberry_django.field(description="The viewer's own, or any for staff with payments.view_payment (or change_payment); null otherwise.")
     def payment(self, info: Info, id: strawberry.ID) -> types.Payment | None:
         return selectors.payment_get_for_viewer(user=_viewer(info), payment_id=id)
 
-    @strawberry_django.field(description="Refunds of the viewer's payments, newest first.")
+    @strawberry_django.field(description=f"Refunds of the viewer's payments, newest first (the newest {selectors.LIST_CAP}).")
     def refunds(self, info: Info) -> list[types.Refund]:
         user = _viewer(info)
         return selectors.refund_list_for_viewer(user=user) if user else []
 
-    @strawberry_django.field(description="The viewer's subscriptions, newest first.")
+    @strawberry_django.field(description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).")
     def subscriptions(self, info: Info) -> list[types.Subscription]:
         user = _viewer(info)
         return selectors.subscription_list_for_viewer(user=user) if user else []
 
-    @strawberry_django.field(description="The viewer's billing history, newest first.")
+    @strawberry_django.field(description=f"The viewer's billing history, newest first (the newest {selectors.LIST_CAP}).")
     def invoices(self, info: Info) -> list[types.Invoice]:
         user = _viewer(info)
         return selectors.invoice_list_for_viewer(user=user) if user else []
@@ -72,7 +86,7 @@ class Query:
             )
         return get_token(request)
 
-    @strawberry_django.field(description="The viewer's payments, newest first.")
+    @strawberry_django.field(description=f"The viewer's payments, newest first; at most {selectors.MAX_PAGE} a page.")
     def payments(
         self,
         info: Info,
@@ -85,7 +99,10 @@ class Query:
             page = selectors.PaymentPage([], [], False, False, 0)
         else:
             page = selectors.payment_page_for_viewer(
-                user=user, first=20 if first is None else first, after=after, status=status.value if status else None
+                user=user, first=20 if first is None else first, after=after, status=status.value if status else None,
+                # The rows are read once for the whole page, planned by the
+                # optimizer for what is selected under `edges { node }`.
+                prepare=lambda qs: optimized(qs, selection_info(info, "edges", "node"), only=("created_at",)),
             )
         edges = [types.PaymentEdge(cursor=c, node=p) for p, c in zip(page.payments, page.cursors)]
         return types.PaymentConnection(

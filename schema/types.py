@@ -12,7 +12,8 @@ from strawberry.scalars import JSON
 
 from events.models import Event as EventModel
 from payments import models
-from payments.selectors import active_prices, user_active_tier
+from payments.selectors import LIST_CAP, active_prices, payments_of_payable, user_active_tier
+from schema.optimizing import optimized
 
 PriceTypeEnum = strawberry.enum(models.Price.Type, name="PriceType")
 RecurringInterval = strawberry.enum(models.Price.Interval, name="RecurringInterval")
@@ -137,13 +138,15 @@ class Event:
     tier: Tier | None
     created_at: datetime
 
-    @strawberry_django.field
-    def payments(self, root: EventModel) -> list[Payment]:
-        return list(
-            models.Payment.objects.filter(payable_type="event", payable_id=str(root.pk), user_id=root.user_id)
-            .select_related("price", "tier")
-            .order_by("-created_at")
-        )
+    @strawberry_django.field(only=["user_id"], description=f"Newest first, the newest {LIST_CAP}.")
+    def payments(self, root: EventModel, info: strawberry.Info) -> list[Payment]:
+        # Query.events reads the payments of all its events at once; an event
+        # reached otherwise (createEvent's payload) reads its own.
+        listed = getattr(root, "listed_payments", None)
+        if listed is not None:
+            return listed
+        qs = payments_of_payable(user=root.user_id, payable_type="event", payable_id=root.pk)
+        return list(optimized(qs, info))
 
 
 @strawberry_django.type(models.Subscription, name="Subscription", description="A customer's recurring plan.")

@@ -165,3 +165,18 @@ def start_server(transactional_db, settings, tmp_path):
     start, stop_all = server_starter(settings, tmp_path)
     yield start
     stop_all()
+
+
+@pytest.fixture
+def ledger_at_once(monkeypatch):
+    """The ledger's rows completed at once instead of after the commit.
+
+    A ``db`` test runs in one transaction that never commits, so the commit
+    callback that fetches a ledger row's balance transaction
+    (services.ledger.complete_after_commit) never runs there. Tests about the
+    ledger's amounts use this; the rule itself (no Stripe call inside the
+    webhook's transaction) is tested on real commits in
+    tests/payments/webhooks/test_no_stripe_under_lock.py."""
+    from payments.services import ledger
+
+    monkeypatch.setattr(ledger, "complete_after_commit", lambda row: ledger.complete(row.pk))

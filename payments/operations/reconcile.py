@@ -14,6 +14,7 @@ from payments import gateway
 from payments.errors import PaymentsError
 from payments.money import format_amount
 from payments.models import Payment, PaymentStatus, Refund, Subscription, WebhookEvent
+from payments.services import ledger
 from payments.services.payments import apply_payment_intent
 from payments.services.refunds import resend_refund
 from payments.services.subscriptions import refresh_subscription
@@ -57,10 +58,13 @@ def reconcile(
     4. refunds recorded over ``pending_older_than`` ago that Stripe never
        answered (PENDING, no Stripe id: the request lost its answer, or never
        reached Stripe) and nobody re-sent since: sent again with their own
-       idempotency key, so Stripe makes each at most once.
+       idempotency key, so Stripe makes each at most once;
+    5. ledger rows still incomplete (their balance transaction is fetched after
+       the webhook's commit, and Stripe could not be reached then): completed.
     Events go first: what they settle needs no extra read. Actions: event.healed,
-    payment.applied, subscription.applied, refund.applied (sent again), unchanged, failed (and
-    event.known, not reported by the command, for events already processed here).
+    payment.applied, subscription.applied, refund.applied (sent again),
+    ledger.completed, unchanged, failed (and event.known, not reported by the
+    command, for events already processed here).
     """
     report = Report(dry_run=dry_run)
     cutoff = dj_timezone.now() - pending_older_than
@@ -68,7 +72,27 @@ def reconcile(
     _reconcile_payments(report, cutoff)
     _reconcile_subscriptions(report)
     _reconcile_refunds(report, cutoff)
+    _reconcile_ledger(report)
     return report
+
+
+def _reconcile_ledger(report: Report) -> None:
+    for row in ledger.incomplete_rows().iterator():
+        subject = f"ledger row {row.pk} ({row.type} of payment {row.payment_id})"
+
+        def step(row=row, subject=subject) -> None:
+            if report.dry_run:
+                report.add("ledger.completed", subject, "would fetch its balance transaction from Stripe")
+                return
+            done = ledger.complete(row.pk)
+            if done is not None:
+                report.add("ledger.completed", subject, f"{format_amount(done.net, done.currency)} net ({done.stripe_balance_transaction_id})")
+            elif ledger.incomplete_rows().filter(pk=row.pk).exists():
+                report.fail(subject, "Stripe could not give its balance transaction yet")
+            else:
+                report.add(UNCHANGED, subject, "completed meanwhile")
+
+        guarded(report, subject, step)
 
 
 def _reconcile_refunds(report: Report, cutoff: datetime) -> None:

@@ -15,6 +15,10 @@ def tier_ensure_product(*, tier: Tier) -> str:
     with transaction.atomic():
         tier = Tier.objects.select_for_update().get(pk=tier.pk)
         if not tier.stripe_product_id:
+            # Stripe under lock, kept: the idempotency key alone would make one Product (same key,
+            # same answer), but only for Stripe's key lifetime (24 h) and only if
+            # every caller sends the same parameters; the lock makes the
+            # check-create-store one step, and it is taken once per tier ever.
             tier.stripe_product_id = gateway.create_product(
                 name=tier.name,
                 description=tier.description,
@@ -34,6 +38,10 @@ def price_ensure_at_stripe(*, price: Price) -> str:
     with transaction.atomic():
         price = Price.objects.select_for_update().get(pk=price.pk)
         if not price.stripe_price_id:
+            # Stripe under lock, kept: exactly one Stripe Price per row (prices are immutable, a
+            # second one would be charged from by whoever stored it last); as for
+            # the Product, taken once per price ever, never on a payment's path
+            # after the first.
             price.stripe_price_id = gateway.create_price(
                 product_id=product_id,
                 currency=price.currency,

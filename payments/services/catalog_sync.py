@@ -203,6 +203,8 @@ def _replace_price(
             report.fail(subject, f"its Stripe price changed meanwhile (now {locked.stripe_price_id}); run again")
             return
         # Keyed by the price it replaces: a lost answer, retried, makes it once.
+        # Stripe under lock, kept: an operator command, once per changed price: the row
+        # must not be replaced twice concurrently (two Stripe Prices).
         new_id = gateway.create_price(
             product_id=product_id,
             currency=locked.currency,

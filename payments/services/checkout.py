@@ -105,6 +105,9 @@ def _with_session(payment: Payment, success_url: str, cancel_url: str) -> Checko
                 return CheckoutResult(session, payment)
         elif not payment.is_open:
             raise PayableNotPayable("This payment was closed: start a new one.", field="idempotencyKey")
+        # Stripe under lock, kept: as for a PaymentIntent (services/payments.py
+        # _with_intent): open-check and page creation are one step, so no page
+        # can take money for a payment closed meanwhile.
         session = gateway.create_checkout_session(
             mode="payment",
             customer_id=customer.stripe_customer_id,

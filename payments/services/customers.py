@@ -16,6 +16,8 @@ def customer_get_or_create(*, user) -> Customer:
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         if not customer.stripe_customer_id:
+            # Stripe under lock, kept: once per user ever: one Stripe Customer per user, the id
+            # stored in the same step as the check.
             created = gateway.create_customer(
                 email=user.email,
                 name=user.get_full_name() or user.get_username(),

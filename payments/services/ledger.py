@@ -6,32 +6,110 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
 from payments import gateway
+from payments.errors import PaymentsError
 from payments.models import Payment, Refund, Transaction
 
 logger = logging.getLogger(__name__)
 
 
 def record_balance_transaction(
-    *, payment: Payment, balance_transaction_id: str, refund: Refund | None = None
+    *, payment: Payment, balance_transaction_id: str, refund: Refund | None = None,
+    kind: str = Transaction.Type.REFUND,
 ) -> Transaction:
-    """Record a balance transaction once (unique Stripe id), fetching it from Stripe
-    only the first time: events carry its id, not its amounts."""
-    existing = Transaction.objects.filter(stripe_balance_transaction_id=balance_transaction_id).first()
-    if existing is not None:
-        return existing
-    txn = gateway.retrieve_balance_transaction(balance_transaction_id)
-    return _store(payment=payment, refund=refund, txn=txn)
+    """The ledger row of a balance transaction whose id we know (a refund's), once
+    (unique Stripe id): written incomplete now, in the caller's transaction, and
+    completed from Stripe after it commits (``complete_after_commit``)."""
+    row, created = Transaction.objects.get_or_create(
+        stripe_balance_transaction_id=balance_transaction_id,
+        defaults={"payment": payment, "refund": refund, "type": kind, "currency": payment.currency},
+    )
+    if created:
+        complete_after_commit(row)
+    return row
 
 
 def record_charge(*, payment: Payment, charge_id: str) -> Transaction | None:
+    """The ledger row of a payment's charge, once: written incomplete now (one
+    INSERT, in the caller's transaction, under the Payment's lock, which makes it
+    once), its balance transaction fetched from Stripe after the commit
+    (``complete_after_commit``). None when the charge has its row already."""
     if Transaction.objects.filter(payment=payment, type=Transaction.Type.CHARGE, stripe_source_id=charge_id).exists():
         return None
-    txn = gateway.retrieve_charge_balance_transaction(charge_id)
-    return _store(payment=payment, refund=None, txn=txn) if txn else None
+    row = Transaction.objects.create(
+        payment=payment, type=Transaction.Type.CHARGE, currency=payment.currency, stripe_source_id=charge_id
+    )
+    complete_after_commit(row)
+    return row
+
+
+def complete_after_commit(row: Transaction) -> None:
+    """Complete ``row`` once the current transaction commits (at once outside
+    one): the Stripe call is never made while the caller's locks are held, and
+    a rolled-back row is never fetched for. ``robust``: a failure there cannot
+    undo what committed; the row stays incomplete for ``payments_reconcile``."""
+    transaction.on_commit(lambda: complete(row.pk), robust=True)
+
+
+def complete(pk: int) -> Transaction | None:
+    """Fetch an incomplete row's balance transaction from Stripe (no lock held,
+    outside any transaction of ours) and fill its amounts, once: the UPDATE
+    applies only while the row is incomplete, so a concurrent completion (a
+    reconcile, a redelivery's callback) changes nothing. None when the row is
+    complete or gone already, or Stripe could not say yet (it stays incomplete:
+    Stripe unreachable, or a charge with no balance transaction yet)."""
+    row = Transaction.objects.filter(pk=pk, gross__isnull=True).first()
+    if row is None:
+        return None
+    try:
+        if row.stripe_balance_transaction_id:
+            txn = gateway.retrieve_balance_transaction(row.stripe_balance_transaction_id)
+        else:
+            txn = gateway.retrieve_charge_balance_transaction(row.stripe_source_id)
+    except PaymentsError as exc:
+        logger.warning("ledger row %s stays incomplete (payments_reconcile completes it): %s", row.pk, exc.message)
+        return None
+    if txn is None:
+        logger.info("charge %s has no balance transaction yet: ledger row %s stays incomplete", row.stripe_source_id, row.pk)
+        return None
+    kind = kind_of(txn.type)
+    _warn_unknown(kind, txn)
+    fields = {
+        "type": kind,
+        "stripe_type": txn.type[:64],
+        "currency": txn.currency,
+        "gross": txn.amount,
+        "fee": txn.fee,
+        "net": txn.net,
+        "stripe_balance_transaction_id": txn.id,
+        "occurred_at": datetime.fromtimestamp(txn.created, tz=timezone.utc),
+    }
+    if not row.stripe_source_id:
+        fields["stripe_source_id"] = txn.source or ""
+    update = Transaction.objects.filter(pk=pk, gross__isnull=True)
+    try:
+        if connection.in_atomic_block:  # a savepoint, so that a caller's transaction survives the conflict
+            with transaction.atomic():
+                done = update.update(**fields)
+        else:  # after the webhook's commit: one statement in autocommit
+            done = update.update(**fields)
+    except IntegrityError:
+        # Its balance transaction is another row's already (recorded before this row was).
+        logger.warning("balance transaction %s is recorded already: ledger row %s left incomplete", txn.id, pk)
+        return None
+    if not done:
+        return None
+    for name, value in fields.items():
+        setattr(row, name, value)
+    return row
+
+
+def incomplete_rows():
+    return Transaction.objects.filter(gross__isnull=True).order_by("recorded_at", "pk")
 
 
 # Stripe's balance transaction types that are a charge or a refund to us: a card
@@ -56,29 +134,12 @@ def kind_of(stripe_type: str) -> str:
     return KINDS.get(stripe_type, Transaction.Type.UNKNOWN)
 
 
-def _store(*, payment: Payment, refund: Refund | None, txn: gateway.BalanceTransactionData) -> Transaction:
-    kind = kind_of(txn.type)
+def _warn_unknown(kind: str, txn: gateway.BalanceTransactionData) -> None:
     if kind == Transaction.Type.UNKNOWN:
         logger.warning(
             "balance transaction %s has type %r, unknown to stripe-python %s: recorded as unknown (gross %s, fee %s,"
             " net %s %s)", txn.id, txn.type, gateway.STRIPE_VERSION, txn.amount, txn.fee, txn.net, txn.currency,
         )
-    row, _ = Transaction.objects.get_or_create(
-        stripe_balance_transaction_id=txn.id,
-        defaults={
-            "payment": payment,
-            "refund": refund,
-            "type": kind,
-            "stripe_type": txn.type[:64],
-            "currency": txn.currency,
-            "gross": txn.amount,
-            "fee": txn.fee,
-            "net": txn.net,
-            "stripe_source_id": txn.source or "",
-            "occurred_at": datetime.fromtimestamp(txn.created, tz=timezone.utc),
-        },
-    )
-    return row
 
 
 @dataclass(frozen=True)
@@ -92,8 +153,8 @@ class LedgerLine:
 
 
 def ledger_totals(*, since: datetime | None = None, until: datetime | None = None, by_day: bool = True) -> list[LedgerLine]:
-    """Totals per currency (and day, UTC), oldest first."""
-    qs = Transaction.objects.all()
+    """Totals per currency (and day, UTC), oldest first, of the complete rows."""
+    qs = Transaction.objects.filter(gross__isnull=False)
     if since:
         qs = qs.filter(occurred_at__gte=since)
     if until:

@@ -156,6 +156,10 @@ def _close(payment: Payment) -> bool:
     """End an open attempt (locked by the caller) at Stripe, so it can no longer
     take money, and mark it CANCELED. False when Stripe says money moved on it
     (it was paid meanwhile): what Stripe says is applied instead."""
+    # Stripe under lock, kept: closing the other open attempts at Stripe (under the
+    # user's lock, start_attempt) is what guarantees one live page per payable:
+    # a customer cannot pay twice on two pages. Only when an open attempt of
+    # another flow or price exists.
     if payment.stripe_checkout_session_id:
         try:
             gateway.expire_checkout_session(payment.stripe_checkout_session_id)
@@ -229,6 +233,11 @@ def _with_intent(payment: Payment) -> PaymentIntentResult:
         elif not payment.is_open:
             raise PayableNotPayable("This payment was closed: start a new one.", field="idempotencyKey")
         else:
+            # Stripe under lock, kept: the check that the payment is still open and the
+            # creation of its (only) PaymentIntent must be one step: start_attempt
+            # closes open payments under this lock, and an intent created after
+            # that close could take money for a payment we marked CANCELED. The
+            # idempotency key (the payment's id) makes a retry the same intent.
             intent = gateway.create_payment_intent(
                 amount=payment.amount,
                 currency=payment.currency,
@@ -296,6 +305,9 @@ def _foreign_reason(payment: Payment, intent: gateway.PaymentIntentData) -> str:
         return f"its customer is not the payment's ({customer})"
     if (intent.amount, intent.currency) != (payment.amount, payment.currency):
         return f"it is not for the payment's {payment.amount} {payment.currency}"
+    # Stripe under lock, kept: once per Checkout payment (the first event of its intent,
+    # before we store the intent's id): linking an intent to a payment by
+    # metadata is only safe if no other request links one meanwhile.
     session = gateway.retrieve_checkout_session(payment.stripe_checkout_session_id)
     if session.payment_intent != intent.id:
         return f"the payment's Checkout session {session.id} has intent {session.payment_intent}"
@@ -321,6 +333,9 @@ def apply_payment_intent(
         if not authoritative and payment.snapshot_is_ambiguous(
             intent.status, snapshot_at=snapshot_at, failure_code=intent.failure_code
         ):
+            # Stripe under lock, kept: only for an ambiguous snapshot (two of one payment in
+            # the same second, rare): whether it is ambiguous is read from the
+            # locked row, and the answer must be applied to that same state.
             intent, authoritative = gateway.retrieve_payment_intent(intent.id), True
         if (intent.amount, intent.currency) != (payment.amount, payment.currency):
             # Our own intent (its id is the one we stored), for an amount we never asked for.

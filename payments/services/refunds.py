@@ -27,7 +27,7 @@ from payments.errors import (
 from payments.live import publish_payment_change, publish_refund_change
 from payments.ids import int_id
 from payments.money import amount_problem
-from payments.models import Payment, PaymentStatus, Refund
+from payments.models import Payment, PaymentStatus, Refund, Transaction
 from payments.selectors import payment_get_for_viewer
 from payments.services import fulfilment, ledger
 from payments.services.access import REFUND_PAYMENT, VIEW_PAYMENT, may_refund, require_payments_enabled, require_user
@@ -329,7 +329,8 @@ def apply_refund(*, data: gateway.RefundData) -> Refund | None:
             ledger.record_balance_transaction(payment=payment, refund=refund, balance_transaction_id=data.balance_transaction)
         if data.failure_balance_transaction and refund.status == Refund.Status.FAILED:
             ledger.record_balance_transaction(
-                payment=payment, refund=refund, balance_transaction_id=data.failure_balance_transaction
+                payment=payment, refund=refund, balance_transaction_id=data.failure_balance_transaction,
+                kind=Transaction.Type.REFUND_FAILURE,
             )
         sync_refunded_amount(payment, refunds_changed=changed)
         return refund

@@ -184,6 +184,9 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
                 # A newer start of this user closed it before it reached Stripe.
                 return SubscriptionResult(locked, None, config.publishable_key)
             else:
+                # Stripe under lock, kept: a newer start closes INCOMPLETE subscriptions
+                # under this lock (FINAL above): created outside it, a Stripe
+                # subscription could start billing one we closed.
                 data = gateway.create_subscription(
                     customer_id=customer.stripe_customer_id,
                     price_id=stripe_price,
@@ -251,6 +254,8 @@ def start_subscription_checkout(
                 failure = AlreadySubscribed(refusal)
             else:
                 try:
+                    # Stripe under lock, kept: the customer's lock makes "not subscribed yet"
+                    # and "one open subscription page" one step (ALREADY_SUBSCRIBED).
                     session = gateway.create_checkout_session(
                         mode="subscription",
                         price_id=stripe_price,

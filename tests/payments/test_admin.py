@@ -103,8 +103,9 @@ def pay(start, emulator, deliver):
 
 
 @pytest.fixture
-def ledger(pay, admin_user, deliver):
-    """A row in every ledger table: a paid payment refunded in part (€10.00), all events delivered."""
+def ledger(pay, admin_user, deliver, ledger_at_once):
+    """A row in every ledger table: a paid payment refunded in part (€10.00), all events delivered
+    (the ledger's rows completed, as after a commit: ledger_at_once)."""
     payment = pay()
     refund_payment(actor=admin_user, payment_id=str(payment.pk), amount=1000)
     deliver()

@@ -11,6 +11,9 @@ from payments.models import Payment, PaymentStatus, Refund, Transaction
 from payments.services.ledger import ledger_totals
 from payments.services.payments import PayableRef, create_payment_intent
 
+# A db test never commits: the ledger's after-commit completion runs at once (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("ledger_at_once")
+
 REFUND = """mutation($input: RefundInput!) { refund(input: $input) {
   __typename
   ... on RefundPayload { refund { id amount currency status reason description stripeRefundId }

@@ -12,6 +12,9 @@ from payments.models import Payment, Transaction
 from payments.services.refunds import refund_payment
 from tests.payments.commands.conftest import run
 
+# A db test never commits: the ledger's after-commit completion runs at once (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("ledger_at_once")
+
 
 def at(day: str, hour: int = 12) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=timezone.utc)

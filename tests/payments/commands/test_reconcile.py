@@ -16,6 +16,9 @@ from payments.services.subscriptions import create_subscription
 from payments.webhooks import processing
 from tests.payments.commands.conftest import ok_all, run
 
+# A db test never commits: the ledger's after-commit completion runs at once (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("ledger_at_once")
+
 NO_EVENTS = ("--since", "2999-01-01")  # nothing in Stripe's event list: only the payments and subscriptions passes
 
 

@@ -14,6 +14,9 @@ from payments.models import Payment, Refund, Transaction, WebhookEvent
 from payments.services.ledger import KINDS, kind_of
 from payments.services.payments import PayableRef, create_payment_intent
 
+# A db test never commits: the ledger's after-commit completion runs at once (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("ledger_at_once")
+
 
 @pytest.fixture
 def payment(user, catalog, emulator, deliver) -> Payment:
