@@ -82,7 +82,7 @@ def test_a_listed_origin_preflights_a_json_post_with_credentials(front_end):
     assert {"content-type", "x-csrftoken"} <= {h.strip() for h in response["Access-Control-Allow-Headers"].split(",")}
 
 
-def test_an_unlisted_origin_gets_no_cors_headers(front_end):
+def test_an_unlisted_origin_gets_no_cors_headers(db, front_end):
     response = _preflight("http://evil.example")
     assert "Access-Control-Allow-Origin" not in response
     post = Client().post("/graphql/", data='{"query": "{ tiers { id } }"}', content_type="application/json",
