@@ -64,7 +64,7 @@ def key_for(request) -> tuple | None:
             return None
         try:
             data = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # refused by the view itself, as JSON
             return None
     elif request.method == "GET":
         data = request.GET
@@ -76,7 +76,7 @@ def key_for(request) -> tuple | None:
     if request.method == "GET" and variables is not None:
         try:
             variables = json.loads(variables)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(query, str) or len(query) > MAX_DOCUMENT_CHARS or not isinstance(operation_name, (str, type(None))):
         return None
@@ -87,7 +87,7 @@ def key_for(request) -> tuple | None:
         return None
     try:
         canonical_variables = json.dumps(variables, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     return (query, operation_name, canonical_variables, version)
 
