@@ -294,12 +294,12 @@ def apply_refund(*, data: gateway.RefundData) -> Refund | None:
                 f"payment {payment.pk} was paid in {payment.currency}", payment_id=payment.pk,
             )
         refund = payment.refunds.filter(stripe_refund_id=data.id).first()
-        if refund is None and int_id(data.metadata.get("refund_id")):
+        if refund is None and (named_pk := int_id(data.metadata.get("refund_id"))):
             # Ours, first heard of from Stripe: still PENDING, or FAILED by us
             # after an answer we took as a refusal. Either way Stripe's word wins,
             # if it is the refund we asked for (its amount); else it is a refund
             # of our payment made elsewhere, adopted as such below.
-            named = payment.refunds.filter(pk=int_id(data.metadata["refund_id"]), stripe_refund_id__isnull=True).first()
+            named = payment.refunds.filter(pk=named_pk, stripe_refund_id__isnull=True).first()
             if named is not None and named.amount != data.amount:
                 logger.warning(
                     "refund %s names our refund %s in its metadata but is for %s, not %s: not linked to it",

@@ -413,8 +413,8 @@ def refresh_subscription(*, subscription: Subscription) -> Subscription:
 def _locked_subscription(data: gateway.SubscriptionData, customer: Customer | None) -> Subscription | None:
     qs = Subscription.objects.select_for_update()
     subscription = qs.filter(stripe_subscription_id=data.id).first()
-    if subscription is None and int_id(data.metadata.get("subscription_id")):
-        named = qs.filter(pk=int_id(data.metadata["subscription_id"])).select_related("price").first()
+    if subscription is None and (named_pk := int_id(data.metadata.get("subscription_id"))):
+        named = qs.filter(pk=named_pk).select_related("price").first()
         reason = _foreign_subscription_reason(named, data, customer)
         if reason:
             # Anyone who can make a subscription on the account can write our row's id in its metadata.
