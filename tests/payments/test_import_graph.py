@@ -141,3 +141,13 @@ def test_the_gateway_does_not_know_the_emulator_exists():
     sources = [p for n, p in _modules().items() if n.startswith(("payments.gateway", "payments.stripe_data"))]
     assert len(sources) > 5
     assert [str(p) for p in sources if "emulator" in p.read_text().lower()] == []
+
+
+def test_the_log_line_maker_runs_no_query():
+    """payments.logging formats what it is given: it imports neither the models nor django.db."""
+    imported = import_graph()["payments.logging"]
+    source = ast.parse((ROOT / "payments" / "logging.py").read_text())
+    modules = {alias.name for node in ast.walk(source) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module for node in ast.walk(source) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {m for m in imported if m.startswith("payments.models")}
+    assert not {m for m in modules if m.startswith(("django.db", "payments.models"))}, modules
