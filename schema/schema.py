@@ -20,7 +20,7 @@ from schema.inputs import RefuseNul
 from schema.limits import limit_extensions
 from schema.mutations import Mutation
 from schema.queries import Query
-from schema.subscriptions import SubscriptionRoot
+from schema.live import SubscriptionRoot
 
 # Distinct documents kept parsed and validated (the React app sends a few dozen).
 QUERY_CACHE_SIZE = 256
