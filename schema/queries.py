@@ -10,7 +10,6 @@ from strawberry_django.auth.utils import get_current_user
 
 from events.models import Event as EventModel
 from payments import selectors
-from payments.cache import catalog_tier, catalog_tiers
 from schema import types
 from schema.optimizing import optimized, selection_info
 
@@ -22,16 +21,6 @@ def _viewer(info: Info):
 
 @strawberry.type
 class Query:
-    # The catalog is public and rarely changes: cached in the process, invalidated
-    # when a Tier or Price is saved or deleted (payments/cache.py).
-    @strawberry_django.field(description="Public; active tiers by position.")
-    def tiers(self) -> list[types.Tier]:
-        return catalog_tiers()
-
-    @strawberry_django.field(description="Public.")
-    def tier(self, id: strawberry.ID) -> types.Tier | None:
-        return catalog_tier(id)
-
     @strawberry_django.field(description="Null when anonymous.")
     def me(self, info: Info) -> types.User | None:
         return _viewer(info)

@@ -7,55 +7,18 @@ from datetime import datetime
 import strawberry
 import strawberry_django
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
-from strawberry.scalars import JSON
 
 from events.models import Event as EventModel
 from payments import models
-from payments.selectors import LIST_CAP, active_prices, payments_of_payable, user_active_tier
+from payments.selectors import LIST_CAP, payments_of_payable, user_active_tier
+from schema.catalog import Price, PriceTypeEnum, RecurringInterval, Tier  # noqa: F401 (moved there)
 from schema.optimizing import optimized
 
-PriceTypeEnum = strawberry.enum(models.Price.Type, name="PriceType")
-RecurringInterval = strawberry.enum(models.Price.Interval, name="RecurringInterval")
 PaymentStatusEnum = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
 RefundStatus = strawberry.enum(models.Refund.Status, name="RefundStatus")
 RefundReason = strawberry.enum(models.Refund.Reason, name="RefundReason")
 SubscriptionStatus = strawberry.enum(models.Subscription.Status, name="SubscriptionStatus")
 InvoiceStatus = strawberry.enum(models.Invoice.Status, name="InvoiceStatus")
-
-
-@strawberry_django.type(models.Tier, name="Tier")
-class Tier:
-    id: strawberry.ID
-    slug: str
-    name: str
-    description: str
-    manifest: JSON
-    position: int
-    stripe_product_id: str | None
-
-    @strawberry_django.field(
-        prefetch_related=[Prefetch("prices", queryset=active_prices(), to_attr="active_prices")],
-        description="Active prices only, ordered by currency then amount.",
-    )
-    def prices(self, root: models.Tier) -> list["Price"]:
-        if hasattr(root, "active_prices"):
-            return root.active_prices
-        return list(active_prices().filter(tier=root))
-
-
-@strawberry_django.type(models.Price, name="Price")
-class Price:
-    id: strawberry.ID
-    tier: Tier
-    currency: str
-    unit_amount: int
-    type: PriceTypeEnum
-    interval: RecurringInterval | None
-    interval_count: int | None
-    active: bool
-    display: str = strawberry_django.field(only=["unit_amount", "currency", "type", "interval", "interval_count"])
-    stripe_price_id: str | None
 
 
 @strawberry.type(name="Payable", description="What a payment pays for, owned by another app.")
