@@ -16,18 +16,18 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.core.exceptions import ValidationError
 from strawberry_django.auth.mutations import resolve_logout
-from strawberry_django.auth.utils import get_current_user
 from strawberry_django.utils.requests import get_request
 from strawberry_django.fields.types import OperationInfo
 
 from events.services import event_activate_free, event_create
-from payments.errors import InvalidInput, PaymentsError, Unauthenticated
+from payments.errors import InvalidInput, PaymentsError
 from payments.services import payments as payment_services
 from payments.services import checkout as checkout_services
 from payments.services import refunds as refund_services
 from payments.services import subscriptions as subscription_services
 from schema import types
 from schema.errors import operation_info, rate_limited
+from schema.viewer import require_viewer as _viewer
 
 
 @strawberry.input
@@ -184,13 +184,6 @@ def _scope_request(scope: dict) -> HttpRequest:
     request.session = scope["session"]
     request.user = scope.get("user") or AnonymousUser()
     return request
-
-
-def _viewer(info: Info):
-    user = get_current_user(info)
-    if not user.is_authenticated:
-        raise Unauthenticated("Log in first.")
-    return user
 
 
 @strawberry.type

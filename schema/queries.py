@@ -6,17 +6,12 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from graphql import GraphQLError
 from strawberry.types import Info
-from strawberry_django.auth.utils import get_current_user
 
 from events.models import Event as EventModel
 from payments import selectors
 from schema import types
 from schema.optimizing import optimized, selection_info
-
-
-def _viewer(info: Info):
-    user = get_current_user(info)
-    return user if user.is_authenticated else None
+from schema.viewer import viewer as _viewer
 
 
 @strawberry.type
