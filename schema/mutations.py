@@ -24,7 +24,6 @@ from payments.errors import InvalidInput, PaymentsError
 from payments.services import payments as payment_services
 from payments.services import checkout as checkout_services
 from payments.services import refunds as refund_services
-from payments.services import subscriptions as subscription_services
 from schema import types
 from schema.errors import operation_info, rate_limited
 from schema.viewer import require_viewer as _viewer
@@ -96,42 +95,6 @@ class RefundPayload:
 
 
 RefundResult = Annotated[Union[RefundPayload, OperationInfo], strawberry.union("RefundResult")]
-
-
-@strawberry.input
-class CreateSubscriptionInput:
-    price_id: strawberry.ID
-    idempotency_key: str | None = None
-
-
-@strawberry.type
-class CreateSubscriptionPayload:
-    subscription: types.Subscription
-    client_secret: str | None = strawberry.field(
-        description="Confirm the first invoice with Stripe.js; null when nothing is due now."
-    )
-    publishable_key: str
-
-
-CreateSubscriptionResult = Annotated[
-    Union[CreateSubscriptionPayload, OperationInfo], strawberry.union("CreateSubscriptionResult")
-]
-
-
-@strawberry.input
-class CancelSubscriptionInput:
-    subscription_id: strawberry.ID
-    at_period_end: bool | None = True
-
-
-@strawberry.type
-class CancelSubscriptionPayload:
-    subscription: types.Subscription
-
-
-CancelSubscriptionResult = Annotated[
-    Union[CancelSubscriptionPayload, OperationInfo], strawberry.union("CancelSubscriptionResult")
-]
 
 
 @strawberry.input
@@ -287,32 +250,6 @@ class Mutation:
             ),
             payment=result.payment,
         )
-
-    @strawberry_django.mutation(handle_django_errors=False)
-    def create_subscription(self, info: Info, input: CreateSubscriptionInput) -> CreateSubscriptionResult:
-        try:
-            result = subscription_services.create_subscription(
-                user=_viewer(info), price_id=str(input.price_id), idempotency_key=input.idempotency_key
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
-        return CreateSubscriptionPayload(
-            subscription=result.subscription, client_secret=result.client_secret, publishable_key=result.publishable_key
-        )
-
-    @strawberry_django.mutation(
-        handle_django_errors=False, description="The owner, or staff with payments.change_subscription."
-    )
-    def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> CancelSubscriptionResult:
-        try:
-            subscription = subscription_services.cancel_subscription(
-                user=_viewer(info),
-                subscription_id=str(input.subscription_id),
-                at_period_end=input.at_period_end is not False,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
-        return CancelSubscriptionPayload(subscription=subscription)
 
     @strawberry_django.mutation(
         handle_django_errors=False,

@@ -47,16 +47,6 @@ class Query:
         user = _viewer(info)
         return selectors.refund_list_for_viewer(user=user) if user else []
 
-    @strawberry_django.field(description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).")
-    def subscriptions(self, info: Info) -> list[types.Subscription]:
-        user = _viewer(info)
-        return selectors.subscription_list_for_viewer(user=user) if user else []
-
-    @strawberry_django.field(description=f"The viewer's billing history, newest first (the newest {selectors.LIST_CAP}).")
-    def invoices(self, info: Info) -> list[types.Invoice]:
-        user = _viewer(info)
-        return selectors.invoice_list_for_viewer(user=user) if user else []
-
     @strawberry_django.field(
         description="Public, works over GET: the CSRF token to send as X-CSRFToken with cookie-authenticated "
         "POSTs, and the csrftoken cookie set too (for a front end that cannot read the API's cookie). "

@@ -13,12 +13,11 @@ from payments import models
 from payments.selectors import LIST_CAP, payments_of_payable, user_active_tier
 from schema.catalog import Price, PriceTypeEnum, RecurringInterval, Tier  # noqa: F401 (moved there)
 from schema.optimizing import optimized
+from schema.subscriptions import Invoice, InvoiceStatus, Subscription, SubscriptionStatus  # noqa: F401 (moved there)
 
 PaymentStatusEnum = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
 RefundStatus = strawberry.enum(models.Refund.Status, name="RefundStatus")
 RefundReason = strawberry.enum(models.Refund.Reason, name="RefundReason")
-SubscriptionStatus = strawberry.enum(models.Subscription.Status, name="SubscriptionStatus")
-InvoiceStatus = strawberry.enum(models.Invoice.Status, name="InvoiceStatus")
 
 
 @strawberry.type(name="Payable", description="What a payment pays for, owned by another app.")
@@ -110,45 +109,6 @@ class Event:
             return listed
         qs = payments_of_payable(user=root.user_id, payable_type="event", payable_id=root.pk)
         return list(optimized(qs, info))
-
-
-@strawberry_django.type(models.Subscription, name="Subscription", description="A customer's recurring plan.")
-class Subscription:
-    id: strawberry.ID
-    status: SubscriptionStatus
-    price: Price
-    tier: Tier
-    current_period_start: datetime | None
-    current_period_end: datetime | None
-    cancel_at_period_end: bool
-    canceled_at: datetime | None
-    stripe_subscription_id: str | None
-    created_at: datetime
-
-
-@strawberry_django.type(models.Invoice, name="Invoice", description="One line of the viewer's billing history.")
-class Invoice:
-    id: strawberry.ID
-    status: InvoiceStatus
-    amount_due: int
-    amount_paid: int
-    currency: str
-    period_start: datetime | None
-    period_end: datetime | None
-    subscription: Subscription | None
-    created_at: datetime
-
-    @strawberry_django.field(only=["number"])
-    def number(self, root: models.Invoice) -> str | None:
-        return root.number or None
-
-    @strawberry_django.field(only=["hosted_invoice_url"])
-    def hosted_invoice_url(self, root: models.Invoice) -> str | None:
-        return root.hosted_invoice_url or None
-
-    @strawberry_django.field(only=["invoice_pdf"])
-    def invoice_pdf(self, root: models.Invoice) -> str | None:
-        return root.invoice_pdf or None
 
 
 @strawberry_django.type(get_user_model(), name="User")
