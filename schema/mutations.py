@@ -23,7 +23,6 @@ from events.services import event_activate_free, event_create
 from payments.errors import InvalidInput, PaymentsError
 from payments.services import payments as payment_services
 from payments.services import checkout as checkout_services
-from payments.services import refunds as refund_services
 from schema import types
 from schema.errors import operation_info, rate_limited
 from schema.viewer import require_viewer as _viewer
@@ -77,24 +76,6 @@ class ActivateEventInput:
 
 ActivateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("ActivateEventResult")]
 RefreshPaymentResult = Annotated[Union[types.Payment, OperationInfo], strawberry.union("RefreshPaymentResult")]
-
-
-@strawberry.input
-class RefundInput:
-    payment_id: strawberry.ID
-    amount: int | None = strawberry.field(default=None, description="null => everything not yet refunded")
-    reason: types.RefundReason | None = None
-    description: str | None = None
-    idempotency_key: str | None = None
-
-
-@strawberry.type
-class RefundPayload:
-    refund: types.Refund
-    payment: types.Payment
-
-
-RefundResult = Annotated[Union[RefundPayload, OperationInfo], strawberry.union("RefundResult")]
 
 
 @strawberry.input
@@ -250,24 +231,6 @@ class Mutation:
             ),
             payment=result.payment,
         )
-
-    @strawberry_django.mutation(
-        handle_django_errors=False,
-        description="Staff with payments.add_refund; the owner too when PAYMENTS_CUSTOMER_REFUNDS is on.",
-    )
-    def refund(self, info: Info, input: RefundInput) -> RefundResult:
-        try:
-            result = refund_services.refund_payment(
-                actor=_viewer(info),
-                payment_id=str(input.payment_id),
-                amount=input.amount,
-                reason=input.reason.value if input.reason else None,
-                description=input.description or "",
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
-        return RefundPayload(refund=result.refund, payment=result.payment)
 
     @strawberry_django.mutation(
         handle_django_errors=False, description="Re-reads the PaymentIntent from Stripe and applies it (for a late webhook)."

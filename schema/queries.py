@@ -42,11 +42,6 @@ class Query:
     def payment(self, info: Info, id: strawberry.ID) -> types.Payment | None:
         return selectors.payment_get_for_viewer(user=_viewer(info), payment_id=id)
 
-    @strawberry_django.field(description=f"Refunds of the viewer's payments, newest first (the newest {selectors.LIST_CAP}).")
-    def refunds(self, info: Info) -> list[types.Refund]:
-        user = _viewer(info)
-        return selectors.refund_list_for_viewer(user=user) if user else []
-
     @strawberry_django.field(
         description="Public, works over GET: the CSRF token to send as X-CSRFToken with cookie-authenticated "
         "POSTs, and the csrftoken cookie set too (for a front end that cannot read the API's cookie). "

@@ -13,33 +13,16 @@ from payments import models
 from payments.selectors import LIST_CAP, payments_of_payable, user_active_tier
 from schema.catalog import Price, PriceTypeEnum, RecurringInterval, Tier  # noqa: F401 (moved there)
 from schema.optimizing import optimized
+from schema.refunds import Refund, RefundReason, RefundStatus  # noqa: F401 (moved there)
 from schema.subscriptions import Invoice, InvoiceStatus, Subscription, SubscriptionStatus  # noqa: F401 (moved there)
 
 PaymentStatusEnum = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
-RefundStatus = strawberry.enum(models.Refund.Status, name="RefundStatus")
-RefundReason = strawberry.enum(models.Refund.Reason, name="RefundReason")
 
 
 @strawberry.type(name="Payable", description="What a payment pays for, owned by another app.")
 class Payable:
     type: str
     id: strawberry.ID
-
-
-@strawberry_django.type(models.Refund, name="Refund")
-class Refund:
-    id: strawberry.ID
-    payment: "Payment"
-    amount: int
-    currency: str
-    status: RefundStatus
-    reason: RefundReason | None
-    stripe_refund_id: str | None
-    created_at: datetime
-
-    @strawberry_django.field(only=["description"])
-    def description(self, root: models.Refund) -> str | None:
-        return root.description or None
 
 
 @strawberry_django.type(models.Payment, name="Payment")
