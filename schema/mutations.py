@@ -21,38 +21,11 @@ from strawberry_django.fields.types import OperationInfo
 
 from events.services import event_activate_free, event_create
 from payments.errors import InvalidInput, PaymentsError
-from payments.services import payments as payment_services
 from payments.services import checkout as checkout_services
-from schema import types
+from schema import payments, types
+from schema.payments import payable_ref
 from schema.errors import operation_info, rate_limited
 from schema.viewer import require_viewer as _viewer
-
-
-@strawberry.input
-class PayableInput:
-    type: str
-    id: strawberry.ID
-
-
-@strawberry.input
-class CreatePaymentIntentInput:
-    price_id: strawberry.ID = strawberry.field(description="A ONE_TIME price; the amount always comes from it.")
-    payable: PayableInput | None = None
-    idempotency_key: str | None = strawberry.field(
-        default=None, description="Same key + same input => the same Payment and clientSecret, no second charge."
-    )
-
-
-@strawberry.type
-class CreatePaymentIntentPayload:
-    payment: types.Payment
-    client_secret: str
-    publishable_key: str
-
-
-CreatePaymentIntentResult = Annotated[
-    Union[CreatePaymentIntentPayload, OperationInfo], strawberry.union("CreatePaymentIntentResult")
-]
 
 
 @strawberry.input
@@ -75,13 +48,12 @@ class ActivateEventInput:
 
 
 ActivateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("ActivateEventResult")]
-RefreshPaymentResult = Annotated[Union[types.Payment, OperationInfo], strawberry.union("RefreshPaymentResult")]
 
 
 @strawberry.input
 class CreateCheckoutSessionInput:
     price_id: strawberry.ID = strawberry.field(description="ONE_TIME => mode payment; RECURRING => mode subscription")
-    payable: PayableInput | None = None
+    payable: payments.PayableInput | None = None
     success_url: str
     cancel_url: str
     idempotency_key: str | None = None
@@ -104,10 +76,6 @@ class CreateCheckoutSessionPayload:
 CreateCheckoutSessionResult = Annotated[
     Union[CreateCheckoutSessionPayload, OperationInfo], strawberry.union("CreateCheckoutSessionResult")
 ]
-
-
-def _payable_ref(payable: PayableInput | None) -> payment_services.PayableRef | None:
-    return payment_services.PayableRef(type=payable.type, id=str(payable.id)) if payable else None
 
 
 def _websocket_scope(info: Info) -> dict | None:
@@ -194,27 +162,12 @@ class Mutation:
         return CreateEventPayload(event=event)
 
     @strawberry_django.mutation(handle_django_errors=False)
-    def create_payment_intent(self, info: Info, input: CreatePaymentIntentInput) -> CreatePaymentIntentResult:
-        try:
-            result = payment_services.create_payment_intent(
-                user=_viewer(info),
-                price_id=str(input.price_id),
-                payable=_payable_ref(input.payable),
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
-        return CreatePaymentIntentPayload(
-            payment=result.payment, client_secret=result.client_secret, publishable_key=result.publishable_key
-        )
-
-    @strawberry_django.mutation(handle_django_errors=False)
     def create_checkout_session(self, info: Info, input: CreateCheckoutSessionInput) -> CreateCheckoutSessionResult:
         try:
             result = checkout_services.create_checkout_session(
                 user=_viewer(info),
                 price_id=str(input.price_id),
-                payable=_payable_ref(input.payable),
+                payable=payable_ref(input.payable),
                 success_url=input.success_url,
                 cancel_url=input.cancel_url,
                 idempotency_key=input.idempotency_key,
@@ -231,13 +184,3 @@ class Mutation:
             ),
             payment=result.payment,
         )
-
-    @strawberry_django.mutation(
-        handle_django_errors=False, description="Re-reads the PaymentIntent from Stripe and applies it (for a late webhook)."
-        " The owner, or staff with payments.change_payment."
-    )
-    def refresh_payment(self, info: Info, id: strawberry.ID) -> RefreshPaymentResult:
-        try:
-            return payment_services.refresh_payment(user=_viewer(info), payment_id=str(id))
-        except PaymentsError as exc:
-            return operation_info(exc)

@@ -38,10 +38,6 @@ class Query:
                 event.listed_payments = grouped[str(event.pk)]
         return events
 
-    @strawberry_django.field(description="The viewer's own, or any for staff with payments.view_payment (or change_payment); null otherwise.")
-    def payment(self, info: Info, id: strawberry.ID) -> types.Payment | None:
-        return selectors.payment_get_for_viewer(user=_viewer(info), payment_id=id)
-
     @strawberry_django.field(
         description="Public, works over GET: the CSRF token to send as X-CSRFToken with cookie-authenticated "
         "POSTs, and the csrftoken cookie set too (for a front end that cannot read the API's cookie). "
@@ -54,33 +50,3 @@ class Query:
                 "csrfToken is served over HTTP only (GET or POST /graphql/): a WebSocket needs no CSRF token."
             )
         return get_token(request)
-
-    @strawberry_django.field(description=f"The viewer's payments, newest first; at most {selectors.MAX_PAGE} a page.")
-    def payments(
-        self,
-        info: Info,
-        first: int | None = 20,
-        after: str | None = None,
-        status: types.PaymentStatusEnum | None = None,
-    ) -> types.PaymentConnection:
-        user = _viewer(info)
-        if user is None:
-            page = selectors.PaymentPage([], [], False, False, 0)
-        else:
-            page = selectors.payment_page_for_viewer(
-                user=user, first=20 if first is None else first, after=after, status=status.value if status else None,
-                # The rows are read once for the whole page, planned by the
-                # optimizer for what is selected under `edges { node }`.
-                prepare=lambda qs: optimized(qs, selection_info(info, "edges", "node"), only=("created_at",)),
-            )
-        edges = [types.PaymentEdge(cursor=c, node=p) for p, c in zip(page.payments, page.cursors)]
-        return types.PaymentConnection(
-            edges=edges,
-            page_info=types.PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=page.has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
-            total_count=page.total_count,
-        )

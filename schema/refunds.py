@@ -17,9 +17,9 @@ from schema.errors import operation_info
 from schema.viewer import require_viewer, viewer
 
 # A payment lists its refunds and a refund names its payment: the Payment type is
-# named lazily (resolved when the schema is built), so schema.types imports
+# named lazily (resolved when the schema is built), so schema.payments imports
 # this module and not the other way round (no import cycle).
-LazyPayment = Annotated["Payment", strawberry.lazy("schema.types")]
+LazyPayment = Annotated["Payment", strawberry.lazy("schema.payments")]
 
 RefundStatus = strawberry.enum(models.Refund.Status, name="RefundStatus")
 RefundReason = strawberry.enum(models.Refund.Reason, name="RefundReason")

@@ -13,67 +13,11 @@ from payments import models
 from payments.selectors import LIST_CAP, payments_of_payable, user_active_tier
 from schema.catalog import Price, PriceTypeEnum, RecurringInterval, Tier  # noqa: F401 (moved there)
 from schema.optimizing import optimized
+from schema.payments import (  # noqa: F401 (moved there)
+    PageInfo, Payable, Payment, PaymentConnection, PaymentEdge, PaymentStatusEnum,
+)
 from schema.refunds import Refund, RefundReason, RefundStatus  # noqa: F401 (moved there)
 from schema.subscriptions import Invoice, InvoiceStatus, Subscription, SubscriptionStatus  # noqa: F401 (moved there)
-
-PaymentStatusEnum = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
-
-
-@strawberry.type(name="Payable", description="What a payment pays for, owned by another app.")
-class Payable:
-    type: str
-    id: strawberry.ID
-
-
-@strawberry_django.type(models.Payment, name="Payment")
-class Payment:
-    id: strawberry.ID
-    status: PaymentStatusEnum
-    amount: int
-    amount_refunded: int
-    currency: str
-    price: Price | None
-    tier: Tier | None
-    refunds: list[Refund]
-    stripe_payment_intent_id: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @strawberry_django.field(only=["payable_type", "payable_id"])
-    def payable(self, root: models.Payment) -> Payable | None:
-        if not root.payable_type:
-            return None
-        return Payable(type=root.payable_type, id=strawberry.ID(root.payable_id))
-
-    @strawberry_django.field(only=["failure_code"], description="Stripe's decline or error code of the last failed attempt.")
-    def failure_code(self, root: models.Payment) -> str | None:
-        return root.failure_code or None
-
-    @strawberry_django.field(only=["failure_message"])
-    def failure_message(self, root: models.Payment) -> str | None:
-        return root.failure_message or None
-
-
-@strawberry.type(name="PaymentEdge")
-class PaymentEdge:
-    cursor: str
-    node: Payment
-
-
-@strawberry.type(name="PageInfo")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type(name="PaymentConnection")
-class PaymentConnection:
-    edges: list[PaymentEdge]
-    page_info: PageInfo
-    total_count: int
-
 
 @strawberry_django.type(EventModel, name="Event", description="A FutureReminder event; paying for a tier activates it.")
 class Event:
