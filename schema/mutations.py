@@ -3,7 +3,6 @@ failures come back as OperationInfo (never an exception to the client)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Annotated, Union
 
 import strawberry
@@ -21,9 +20,7 @@ from strawberry_django.fields.types import OperationInfo
 
 from events.services import event_activate_free, event_create
 from payments.errors import InvalidInput, PaymentsError
-from payments.services import checkout as checkout_services
-from schema import payments, types
-from schema.payments import payable_ref
+from schema import types
 from schema.errors import operation_info, rate_limited
 from schema.viewer import require_viewer as _viewer
 
@@ -48,34 +45,6 @@ class ActivateEventInput:
 
 
 ActivateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("ActivateEventResult")]
-
-
-@strawberry.input
-class CreateCheckoutSessionInput:
-    price_id: strawberry.ID = strawberry.field(description="ONE_TIME => mode payment; RECURRING => mode subscription")
-    payable: payments.PayableInput | None = None
-    success_url: str
-    cancel_url: str
-    idempotency_key: str | None = None
-
-
-@strawberry.type
-class CheckoutSession:
-    id: str
-    url: str
-    status: str
-    expires_at: datetime | None
-
-
-@strawberry.type
-class CreateCheckoutSessionPayload:
-    checkout_session: CheckoutSession
-    payment: types.Payment | None
-
-
-CreateCheckoutSessionResult = Annotated[
-    Union[CreateCheckoutSessionPayload, OperationInfo], strawberry.union("CreateCheckoutSessionResult")
-]
 
 
 def _websocket_scope(info: Info) -> dict | None:
@@ -160,27 +129,3 @@ class Mutation:
         except PaymentsError as exc:
             return operation_info(exc)
         return CreateEventPayload(event=event)
-
-    @strawberry_django.mutation(handle_django_errors=False)
-    def create_checkout_session(self, info: Info, input: CreateCheckoutSessionInput) -> CreateCheckoutSessionResult:
-        try:
-            result = checkout_services.create_checkout_session(
-                user=_viewer(info),
-                price_id=str(input.price_id),
-                payable=payable_ref(input.payable),
-                success_url=input.success_url,
-                cancel_url=input.cancel_url,
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
-        session = result.session
-        return CreateCheckoutSessionPayload(
-            checkout_session=CheckoutSession(
-                id=session.id,
-                url=session.url,
-                status=session.status,
-                expires_at=datetime.fromtimestamp(session.expires_at, tz=timezone.utc) if session.expires_at else None,
-            ),
-            payment=result.payment,
-        )
