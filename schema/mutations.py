@@ -3,8 +3,6 @@ failures come back as OperationInfo (never an exception to the client)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Union
-
 import strawberry
 import strawberry_django
 from strawberry.types import Info
@@ -16,35 +14,9 @@ from django.http import HttpRequest
 from django.core.exceptions import ValidationError
 from strawberry_django.auth.mutations import resolve_logout
 from strawberry_django.utils.requests import get_request
-from strawberry_django.fields.types import OperationInfo
 
-from events.services import event_activate_free, event_create
-from payments.errors import InvalidInput, PaymentsError
 from schema import types
-from schema.errors import operation_info, rate_limited
-from schema.viewer import require_viewer as _viewer
-
-
-@strawberry.input
-class CreateEventInput:
-    title: str
-
-
-@strawberry.type
-class CreateEventPayload:
-    event: types.Event
-
-
-CreateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("CreateEventResult")]
-
-
-@strawberry.input
-class ActivateEventInput:
-    event_id: strawberry.ID
-    tier_id: strawberry.ID
-
-
-ActivateEventResult = Annotated[Union[CreateEventPayload, OperationInfo], strawberry.union("ActivateEventResult")]
+from schema.errors import rate_limited
 
 
 def _websocket_scope(info: Info) -> dict | None:
@@ -107,25 +79,3 @@ class Mutation:
         auth.logout(_scope_request(scope))
         scope["user"] = AnonymousUser()
         return was_in
-
-    @strawberry_django.mutation(handle_django_errors=False)
-    def create_event(self, info: Info, input: CreateEventInput) -> CreateEventResult:
-        try:
-            user = _viewer(info)
-            title = input.title.strip()
-            if not 0 < len(title) <= 200:
-                raise InvalidInput("title must be 1 to 200 characters.", field="title")
-            return CreateEventPayload(event=event_create(user=user, title=title))
-        except PaymentsError as exc:
-            return operation_info(exc)
-
-    @strawberry_django.mutation(
-        handle_django_errors=False,
-        description="Only while payments are switched off: activates the event at the tier for free.",
-    )
-    def activate_event(self, info: Info, input: ActivateEventInput) -> ActivateEventResult:
-        try:
-            event = event_activate_free(user=_viewer(info), event_id=str(input.event_id), tier_id=str(input.tier_id))
-        except PaymentsError as exc:
-            return operation_info(exc)
-        return CreateEventPayload(event=event)

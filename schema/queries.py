@@ -20,24 +20,6 @@ class Query:
     def me(self, info: Info) -> types.User | None:
         return _viewer(info)
 
-    @strawberry_django.field(description=f"The viewer's events, the newest {selectors.LIST_CAP}.")
-    def events(self, info: Info) -> list[types.Event]:
-        user = _viewer(info)
-        if user is None:
-            return []
-        events = list(optimized(EventModel.objects.filter(user=user).order_by("-created_at", "-id")[: selectors.LIST_CAP], info))
-        # Event.payments is not a relation the optimizer can prefetch: read the
-        # payments of every listed event at once, planned for what is selected
-        # under `payments` (its tier, price, refunds... prefetched too).
-        if events and (payments_info := selection_info(info, "payments")) is not None:
-            grouped = selectors.payments_by_payable(
-                user=user, payable_type="event", payable_ids=[e.pk for e in events],
-                prepare=lambda qs: optimized(qs, payments_info, only=("payable_id",)),
-            )
-            for event in events:
-                event.listed_payments = grouped[str(event.pk)]
-        return events
-
     @strawberry_django.field(
         description="Public, works over GET: the CSRF token to send as X-CSRFToken with cookie-authenticated "
         "POSTs, and the csrftoken cookie set too (for a front end that cannot read the API's cookie). "

@@ -12,31 +12,12 @@ from events.models import Event as EventModel
 from payments import models
 from payments.selectors import LIST_CAP, payments_of_payable, user_active_tier
 from schema.catalog import Price, PriceTypeEnum, RecurringInterval, Tier  # noqa: F401 (moved there)
-from schema.optimizing import optimized
+from schema.events import Event  # noqa: F401 (moved there)
 from schema.payments import (  # noqa: F401 (moved there)
     PageInfo, Payable, Payment, PaymentConnection, PaymentEdge, PaymentStatusEnum,
 )
 from schema.refunds import Refund, RefundReason, RefundStatus  # noqa: F401 (moved there)
 from schema.subscriptions import Invoice, InvoiceStatus, Subscription, SubscriptionStatus  # noqa: F401 (moved there)
-
-@strawberry_django.type(EventModel, name="Event", description="A FutureReminder event; paying for a tier activates it.")
-class Event:
-    id: strawberry.ID
-    title: str
-    is_active: bool
-    tier: Tier | None
-    created_at: datetime
-
-    @strawberry_django.field(only=["user_id"], description=f"Newest first, the newest {LIST_CAP}.")
-    def payments(self, root: EventModel, info: strawberry.Info) -> list[Payment]:
-        # Query.events reads the payments of all its events at once; an event
-        # reached otherwise (createEvent's payload) reads its own.
-        listed = getattr(root, "listed_payments", None)
-        if listed is not None:
-            return listed
-        qs = payments_of_payable(user=root.user_id, payable_type="event", payable_id=root.pk)
-        return list(optimized(qs, info))
-
 
 @strawberry_django.type(get_user_model(), name="User")
 class User:
