@@ -21,7 +21,7 @@ from strawberry_django.auth.utils import aget_current_user
 
 from payments import live, selectors
 from payments.models import Payment as PaymentModel
-from schema import types
+from schema.payments import Payment
 
 
 def _load(payment_id) -> PaymentModel:
@@ -45,7 +45,7 @@ class SubscriptionRoot:
     @strawberry.subscription(
         description="The payment's current state at once, then every change of it, in order. Owner, or staff with payments.view_payment (or change_payment), only."
     )
-    async def payment_status(self, info: Info, payment_id: strawberry.ID) -> AsyncGenerator[types.Payment, None]:
+    async def payment_status(self, info: Info, payment_id: strawberry.ID) -> AsyncGenerator[Payment, None]:
         user = await aget_current_user(info)
         payment = await sync_to_async(_read)(selectors.payment_get_for_viewer, user=user, payment_id=payment_id)
         if payment is None:

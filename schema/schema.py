@@ -16,10 +16,10 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from payments.errors import PaymentsError
+from schema import auth, catalog, checkout, events, payments, refunds, subscriptions
 from schema.errors import ErrorCode
 from schema.inputs import RefuseNul
 from schema.limits import limit_extensions
-from schema import catalog, checkout, events, mutations, payments, queries, refunds, subscriptions
 from schema.live import SubscriptionRoot
 
 # Distinct documents kept parsed and validated (the React app sends a few dozen).
@@ -47,8 +47,12 @@ def _merged(name: str, roots: tuple[type, ...], order: tuple[str, ...]) -> type:
     return merged
 
 
-Query = _merged("Query", (catalog.Query, queries.Query, events.Query, payments.Query, refunds.Query, subscriptions.Query), _QUERY_ORDER)
-Mutation = _merged("Mutation", (mutations.Mutation, events.Mutation, payments.Mutation, checkout.Mutation, refunds.Mutation, subscriptions.Mutation), _MUTATION_ORDER)
+Query = _merged("Query", (
+    catalog.Query, auth.Query, events.Query, payments.Query, refunds.Query, subscriptions.Query,
+), _QUERY_ORDER)
+Mutation = _merged("Mutation", (
+    auth.Mutation, events.Mutation, payments.Mutation, checkout.Mutation, refunds.Mutation, subscriptions.Mutation,
+), _MUTATION_ORDER)
 
 
 def _should_mask(error: GraphQLError) -> bool:

@@ -1,22 +1,46 @@
-"""Mutations: check who asks, call a service, shape the answer. Expected
-failures come back as OperationInfo (never an exception to the client)."""
+"""Who the viewer is: the User type, me, login and logout (over HTTP and the
+WebSocket alike), and the CSRF token a cookie-authenticated POST sends."""
 
 from __future__ import annotations
 
 import strawberry
 import strawberry_django
-from strawberry.types import Info
 from django.conf import settings
 from django.contrib import auth
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from graphql import GraphQLError
+from strawberry.types import Info
 from strawberry_django.auth.mutations import resolve_logout
 from strawberry_django.utils.requests import get_request
 
-from schema import types
+from payments import models
+from payments.selectors import user_active_tier
+from schema.catalog import Tier
 from schema.errors import rate_limited
+from schema.viewer import viewer
+
+
+@strawberry_django.type(get_user_model(), name="User")
+class User:
+    id: strawberry.ID
+    username: str
+    email: str
+
+    @strawberry_django.field(description="Tier of the best ACTIVE or TRIALING subscription, else null. A PAST_DUE one keeps its tier while Stripe retries the renewal.")
+    def active_tier(self, root) -> Tier | None:
+        return _active_tier(root)
+
+    @strawberry_django.field(description="activeTier is not null.")
+    def is_premium(self, root) -> bool:
+        return _active_tier(root) is not None
+
+
+def _active_tier(user) -> models.Tier | None:
+    return user_active_tier(user=user)
 
 
 def _websocket_scope(info: Info) -> dict | None:
@@ -40,13 +64,33 @@ def _scope_request(scope: dict) -> HttpRequest:
 
 
 @strawberry.type
+class Query:
+    @strawberry_django.field(description="Null when anonymous.")
+    def me(self, info: Info) -> User | None:
+        return viewer(info)
+
+    @strawberry_django.field(
+        description="Public, works over GET: the CSRF token to send as X-CSRFToken with cookie-authenticated "
+        "POSTs, and the csrftoken cookie set too (for a front end that cannot read the API's cookie). "
+        "Ask again after login: Django rotates the token."
+    )
+    def csrf_token(self, info: Info) -> str:
+        request = getattr(info.context, "request", None)
+        if not isinstance(request, HttpRequest):
+            raise GraphQLError(
+                "csrfToken is served over HTTP only (GET or POST /graphql/): a WebSocket needs no CSRF token."
+            )
+        return get_token(request)
+
+
+@strawberry.type
 class Mutation:
     @strawberry_django.mutation(
         handle_django_errors=False,
         description="Session login; also works over the WebSocket. Repeated failures for a username or from an"
         " address are refused for a while (LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_SECONDS): error code RATE_LIMITED.",
     )
-    def login(self, info: Info, username: str, password: str) -> types.User:
+    def login(self, info: Info, username: str, password: str) -> User:
         scope = _websocket_scope(info)
         # Over the WebSocket, a Django request made of the connection's scope, so
         # that django-axes (the backend and the login signals) sees the client's
