@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import strawberry
 import strawberry_django
+from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from graphql import GraphQLError
 from strawberry.types import Info
 from strawberry_django.auth.utils import get_current_user
 
+from config.emulator import emulator_active, stripe_js_url
 from events.models import Event as EventModel
 from payments import selectors
 from payments.cache import catalog_tier, catalog_tiers
@@ -85,6 +87,18 @@ class Query:
                 "csrfToken is served over HTTP only (GET or POST /graphql/): a WebSocket needs no CSRF token."
             )
         return get_token(request)
+
+    @strawberry_django.field(
+        description="Public: the publishable key and where to load Stripe.js from (the emulator's stand-in "
+        "on this server while the emulator is active, https://js.stripe.com/v3/ otherwise)."
+    )
+    def stripe_config(self, info: Info) -> types.StripeConfig:
+        request = getattr(info.context, "request", None)
+        return types.StripeConfig(
+            publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
+            js_url=stripe_js_url(request if isinstance(request, HttpRequest) else None),
+            emulated=emulator_active(),
+        )
 
     @strawberry_django.field(description=f"The viewer's payments, newest first; at most {selectors.MAX_PAGE} a page.")
     def payments(

@@ -206,3 +206,11 @@ class User:
 def _active_tier(user) -> models.Tier | None:
     return user_active_tier(user=user)
 
+
+@strawberry.type(name="StripeConfig", description="What the browser needs to load Stripe.js.")
+class StripeConfig:
+    publishable_key: str
+    js_url: str = strawberry.field(
+        description="https://js.stripe.com/v3/ with real keys; the emulator's Stripe.js stand-in, on our origin, without."
+    )
+    emulated: bool = strawberry.field(description="True while the built-in emulator answers for Stripe.")
