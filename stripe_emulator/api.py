@@ -190,7 +190,8 @@ class Emulator(
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
             if publishable:  # the browser's key: Stripe.js's few calls, with the client secret
-                params = browser_key.restrict(self, tx, route.handler, path_args, params)
+                params = browser_key.authorize(tx, route, path_args, params)
+                params = browser_key.with_card(self, tx, route, params)
             elif _key_param(query, body):  # a secret key sent as Stripe.js sends its key
                 params.pop("key", None)
             try:  # what Stripe refuses before the endpoint runs

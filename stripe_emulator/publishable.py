@@ -24,13 +24,14 @@ PUBLISHABLE_FORBIDDEN = (
     " a list of your API keys at https://dashboard.stripe.com/account/apikeys."
 )
 
-# handler -> the intent resource whose client secret it needs (None: no secret needed).
-_ALLOWED: dict[str, str | None] = {
-    "_create_payment_method": None,
-    "_get_payment_intent": "payment_intent",
-    "_confirm_payment_intent": "payment_intent",
-    "_get_setup_intent": "setup_intent",
-    "_confirm_setup_intent": "setup_intent",
+# (method, path) -> the resource whose client_secret the request must carry
+# (None: no object, e.g. creating a PaymentMethod from the card form).
+PUBLISHABLE: dict[tuple[str, str], str | None] = {
+    ("POST", "/v1/payment_methods"): None,
+    ("GET", "/v1/payment_intents/{id}"): "payment_intent",
+    ("POST", "/v1/payment_intents/{id}/confirm"): "payment_intent",
+    ("GET", "/v1/setup_intents/{id}"): "setup_intent",
+    ("POST", "/v1/setup_intents/{id}/confirm"): "setup_intent",
 }
 _INTENT_NAMES = {"payment_intent": "PaymentIntent", "setup_intent": "SetupIntent"}
 _INVALID_CODES = {"payment_intent": "payment_intent_invalid_parameter", "setup_intent": "setup_intent_invalid_parameter"}
@@ -50,16 +51,17 @@ PUBLIC_SETUP_INTENT_FIELDS = frozenset(
 
 
 def is_publishable(api_key: str | None) -> bool:
-    return bool(api_key) and str(api_key).startswith("pk_")
+    """``api_key``: the key, or an Authorization header's value."""
+    return str(api_key or "").removeprefix("Bearer ").strip().startswith("pk_")
 
 
-def restrict(emulator: Any, tx: Any, handler: str, path_args: tuple[str, ...], params: Params) -> Params:
-    """The params the handler runs with, for a publishable key's request; raises
-    Stripe's error when that key may not make it."""
-    if handler not in _ALLOWED:
+def authorize(tx: Any, route: Any, path_args: tuple[str, ...], params: Params) -> Params:
+    """The params the endpoint runs with (without ``key`` and ``client_secret``) for a
+    publishable key's request; raises Stripe's error when that key may not make it."""
+    if (route.method, route.path) not in PUBLISHABLE:
         raise ApiError(401, PUBLISHABLE_FORBIDDEN)
     params = {name: value for name, value in params.items() if name != "key"}
-    resource = _ALLOWED[handler]
+    resource = PUBLISHABLE[(route.method, route.path)]
     if resource is None:
         return params
     secret = params.pop("client_secret", None)
@@ -76,9 +78,17 @@ def restrict(emulator: Any, tx: Any, handler: str, path_args: tuple[str, ...], p
             code=_INVALID_CODES[resource],
             param="client_secret",
         )
-    data = params.pop("payment_method_data", None)
-    if data is not None and handler.startswith("_confirm"):
-        params["payment_method"] = _payment_method_from(emulator, tx, data)["id"]
+    return params
+
+
+def with_card(emulator: Any, tx: Any, route: Any, params: Params) -> Params:
+    """A confirm's ``payment_method_data`` card as a new PaymentMethod, named by
+    ``payment_method`` (Stripe does this for Stripe.js's card form)."""
+    if "payment_method_data" not in params or not route.path.endswith("/confirm"):
+        return params
+    params = dict(params)
+    data = params.pop("payment_method_data")
+    params["payment_method"] = _payment_method_from(emulator, tx, data)["id"]
     return params
 
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from stripe_emulator.http import App
+from stripe_emulator.objects import REQUIRES_3DS, TEST_CARDS, Decline
 from stripe_emulator.publishable import PUBLISHABLE_FORBIDDEN
 
 from .conftest import encode
@@ -300,3 +301,21 @@ def test_pages_of_unknown_objects_are_404(browser):
     assert browser("GET", "/checkout/cs_test_nobody").status == 404
     assert browser("GET", "/3d_secure/pi_nobody?payment_intent_client_secret=x").status == 404
     assert browser("GET", "/nothing/here").status == 404
+
+
+@pytest.mark.parametrize("number", sorted(TEST_CARDS))
+def test_every_test_card_plays_from_the_card_form(browser, api, number):
+    """What the stand-in sends for a typed card: payment_method_data with the number."""
+    intent = api.payment_intent(amount=700)
+    answer = browser("POST", f"/v1/payment_intents/{intent['id']}/confirm", {
+        "key": PK, "client_secret": intent["client_secret"], "return_url": "https://shop.test/done",
+        "payment_method_data": {"type": "card", "card": {**CARD, "number": number}},
+    })
+    behaviour = TEST_CARDS[number]
+    if isinstance(behaviour, Decline):
+        assert answer.status == 402 and answer.json["error"]["decline_code"] == behaviour.decline_code
+    elif behaviour == REQUIRES_3DS:
+        assert answer.status == 200 and answer.json["status"] == "requires_action"
+        assert answer.json["next_action"]["redirect_to_url"]["url"].startswith(api.emulator.public_url + "/3d_secure/")
+    else:  # the refund cards pay like any other
+        assert answer.status == 200 and answer.json["status"] == "succeeded"
