@@ -126,10 +126,13 @@
     this._node = node;
     this._root = root;
     this._fields = {number: number.field, expiry: expiry.field, cvc: cvc.field};
+    // Later than the mount, as Stripe's frame loads: a handler attached right after
+    // mount() (React's effects, in @stripe/react-stripe-js) still hears it.
     setTimeout(function () {
+      if (self._root !== root) return;  // unmounted meanwhile
       self._emit('ready', {elementType: self._type});
       self._emit('change', self._changeEvent());
-    }, 0);
+    }, 50);
   };
 
   Element.prototype.unmount = function () {
