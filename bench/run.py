@@ -213,8 +213,10 @@ def seed_catalog() -> None:
     ])
 
 
-def setup_and_seed(database_url: str, mode: Mode) -> dict:
-    """Migrate and seed (in this process, on the bench settings); returns the plan."""
+def setup_and_seed(database_url: str, mode: Mode, peer: str | None = None) -> dict:
+    """Migrate and seed (in this process, on the bench settings); returns the plan.
+    ``peer`` (the mode's name): payments for the "Against dj-stripe" phase too,
+    by a user who is a Stripe customer already (``bench.objects.CUSTOMER_ID``)."""
     os.environ.update(server_env(database_url))
     os.environ.pop("REDIS_URL", None)
     import django
@@ -268,6 +270,13 @@ def setup_and_seed(database_url: str, mode: Mode) -> dict:
         "push_two": payments(mode.push_samples + 1),
         "idle": idle,
     }
+    if peer:
+        from bench import objects, peer as peer_phase
+        from payments.models import Customer
+
+        Customer.objects.create(user=user, stripe_customer_id=objects.CUSTOMER_ID)
+        plan["peer"] = payments(peer_phase.PAYMENTS[peer])
+        plan["peer_created"] = int(time.time()) - 60
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
@@ -282,7 +291,8 @@ def setup_and_seed(database_url: str, mode: Mode) -> dict:
 class Server:
     """A Daphne process serving bench.asgi."""
 
-    def __init__(self, name: str, env: dict[str, str]):
+    def __init__(self, name: str, env: dict[str, str], *, python: str = sys.executable,
+                 app: str = "bench.asgi:application"):
         self.name = name
         self.port = free_port()
         OUT.mkdir(parents=True, exist_ok=True)
@@ -290,8 +300,7 @@ class Server:
         self.proc = subprocess.Popen(
             # Twisted's listen backlog is 50 by default (Daphne's -b/-p): a burst of connects
             # past it has its SYNs dropped and retried seconds later. 1024, as tests/live_server.py.
-            [sys.executable, "-m", "daphne", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024",
-             "bench.asgi:application"],
+            [python, "-m", "daphne", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024", app],
             cwd=ROOT, env=env, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
@@ -509,9 +518,10 @@ def figures(results: dict) -> list[dict]:
         row(f"{label}: server CPU per request", run.get("server_cpu_ms_per_request"),
             base.get("server_cpu_ms_per_request"), unit="ms")
     ingest, dup = web.get("ingest") or {}, web.get("duplicate") or {}
-    row("2. SQL per new event (max)", ingest.get("queries_max"), 33, goal="<= 8 (dj-stripe: 33)",
+    # (dj-stripe's figures: the "7. Against dj-stripe" rows, measured in the same run by bench.peer.)
+    row("2. SQL per new event (max)", ingest.get("queries_max"), goal="<= 8",
         met=None if ingest.get("queries_max") is None else ingest["queries_max"] <= 8, ratio=False)
-    row("2. SQL per duplicate (max)", dup.get("queries_max"), 9, goal="<= 2 (dj-stripe: 9)",
+    row("2. SQL per duplicate (max)", dup.get("queries_max"), goal="<= 2",
         met=None if dup.get("queries_max") is None else dup["queries_max"] <= 2, ratio=False)
 
     one, two = results.get("push_one") or {}, results.get("push_two") or {}
@@ -574,6 +584,10 @@ def figures(results: dict) -> list[dict]:
     per = mem.get("per_subscription_kb")
     row(f"5. Memory per idle subscription ({mem.get('count')} open)", per, goal="<= 80 KB",
         met=None if per is None else per <= 80, unit="KB", ratio=False)
+
+    from bench import peer  # (bench.peer imports this module)
+
+    peer.figures(results, rows, row)
     return rows
 
 
@@ -590,7 +604,7 @@ def fmt(value, unit: str = "") -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    header = ("figure", "value", "baseline", "ratio", "goal", "met?")
+    header = ("figure", "value", "baseline", "ratio", "goal", "met?", "load avg")
     lines = []
     for r in rows:
         unit = r["unit"]
@@ -601,6 +615,7 @@ def print_table(rows: list[dict]) -> None:
             "" if r["ratio"] in (None, False) else f"{r['ratio']:.2f}",
             r["goal"] or "",
             "" if r["goal"] is None else ("yes" if r["met"] else "NO" if r["met"] is False else "-"),
+            r.get("load") or "",  # the phase's own, where it has one (else the run's, above the table)
         ))
     widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(len(header))]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
@@ -638,12 +653,14 @@ def problems(results: dict) -> list[str]:
     for name, stats in (results.get("server_stats") or {}).items():
         if stats.get("stripe_calls"):
             found.append(f"server {name} made {stats['stripe_calls']} Stripe calls")
-    return found
+    from bench import peer  # (its servers call the fake Stripe on purpose: checked there)
+
+    return found + peer.problems(results)
 
 
 # ---------------------------------------------------------------------- main
 
-PHASES = ("webhooks", "graphql", "push", "push-redis", "memory", "admin")
+PHASES = ("webhooks", "graphql", "push", "push-redis", "memory", "admin", "djstripe")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -688,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"{mode.name} run on {args.database_url}")
         recreate_database(args.database_url)
-        plan = setup_and_seed(args.database_url, mode)
+        plan = setup_and_seed(args.database_url, mode, peer=mode.name if "djstripe" in only else None)
 
         single = Server("single", server_env(args.database_url))
         servers.append(single)
@@ -708,6 +725,12 @@ def main(argv: list[str] | None = None) -> int:
             # Not needed any more (the memory phase has a server of its own): its worker
             # threads' database connections are given back before two more servers open theirs.
             single.stop()
+
+        if "djstripe" in only:
+            from bench import peer
+
+            log("against dj-stripe: the same signed events to ours and to dj-stripe 2.11, new and again")
+            results["djstripe"] = peer.phase(args.database_url, mode, plan, run_id, args.keep_db)
 
         if "push-redis" not in only:
             results["push_two_skipped"] = "not asked for (--only)"
@@ -766,6 +789,8 @@ def finish(args, mode: Mode, results: dict, wall: float, only: set[str]) -> int:
                and "server CPU" not in r["figure"]] if only == set(PHASES) else []
     if "push_two_skipped" in results:
         print(f"\ntwo-process push skipped: {results['push_two_skipped']}")
+    if (results.get("djstripe") or {}).get("skipped"):
+        print(f"\nagainst dj-stripe skipped: {results['djstripe']['skipped']}")
     print(f"\nresults: {out}")
     for problem in results["problems"]:
         print(f"PROBLEM: {problem}")
