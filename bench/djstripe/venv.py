@@ -17,24 +17,27 @@ REQUIREMENTS = HERE / "requirements.txt"
 STAMP = VENV / ".installed"
 
 
-def python() -> Path:
-    return VENV / "bin" / "python"
+def python(venv: Path = VENV) -> Path:
+    return venv / "bin" / "python"
 
 
 def _digest() -> str:
     return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
 
 
-def ensure(log) -> tuple[Path | None, str | None]:
+def ensure(log, venv: Path = VENV) -> tuple[Path | None, str | None]:
     """(the virtualenv's python, None) or (None, why it cannot be had)."""
-    if STAMP.exists() and STAMP.read_text().strip() == _digest() and python().exists():
-        return python(), None
-    log(f"dj-stripe: building its virtualenv {VENV} (once)")
-    shutil.rmtree(VENV, ignore_errors=True)
+    stamp = venv / STAMP.name
+    if stamp.exists() and stamp.read_text().strip() == _digest() and python(venv).exists():
+        return python(venv), None
+    log(f"dj-stripe: building its virtualenv {venv} (once)")
+    shutil.rmtree(venv, ignore_errors=True)
     base = getattr(sys, "_base_executable", None) or sys.executable
     steps = [
-        [base, "-m", "venv", str(VENV)],
-        [str(python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+        [base, "-m", "venv", str(venv)],
+        # Few retries and a short timeout: offline, the phase is skipped in seconds, not minutes.
+        [str(python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1",
+         "--timeout", "15", "-r", str(REQUIREMENTS)],
     ]
     for step in steps:
         try:
@@ -44,5 +47,5 @@ def ensure(log) -> tuple[Path | None, str | None]:
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["?"]
             return None, f"its virtualenv could not be built (offline?): {tail[0][:300]}"
-    STAMP.write_text(_digest())
-    return python(), None
+    stamp.write_text(_digest())
+    return python(venv), None

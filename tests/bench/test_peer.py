@@ -143,3 +143,19 @@ def test_the_ratios_are_ours_over_dj_stripes_of_the_same_run():
     dup = rows["7. Against dj-stripe: server CPU per duplicate"]
     assert (dup["ratio"], dup["met"]) == (0.5, False)
     assert peer.problems(measured) == []
+
+
+def test_without_its_registry_the_virtualenv_is_not_built_and_says_why(tmp_path, monkeypatch):
+    """Offline (here: a package index that nobody answers on loopback), the
+    phase gets a reason to print instead of a virtualenv, and no stamp is left
+    to make a half-built one look ready."""
+    from bench.djstripe import venv
+
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")
+    python, why = venv.ensure(lambda message: None, venv=tmp_path / "djstripe-venv")
+    assert python is None
+    assert "could not be built" in why
+    assert not (tmp_path / "djstripe-venv" / ".installed").exists()
