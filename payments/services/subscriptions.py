@@ -61,7 +61,14 @@ from payments.selectors import subscription_get_for_viewer, user_active_tier
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe
 from payments.services.customers import customer_get_or_create
-from payments.services.idempotency import check_idempotency_key, request_fingerprint
+from payments.services.idempotency import (
+    IdempotentRequest,
+    Scope,
+    check_idempotency_key,
+    idempotent_request,
+    request_fingerprint,
+    stripe_key,
+)
 from payments.services.payments import apply_payment_intent
 from payments.services.refunds import apply_refund
 
@@ -71,6 +78,8 @@ SUBSCRIPTION_PAYABLE = "subscription"
 
 ALREADY_SUBSCRIBED = "You already have a subscription: cancel it or wait for it to end."
 FIRST_PAYMENT_ON_ITS_WAY = "The first payment of your subscription is on its way: wait for its outcome."
+
+SUBSCRIPTION_STARTS = Scope(Subscription, owner="user")
 
 
 @dataclass(frozen=True)
@@ -115,36 +124,28 @@ def create_subscription(*, user, price_id: str, idempotency_key: str | None = No
     """
     require_user(user)
     require_payments_enabled()
-    check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint("createSubscription", price=str(price_id))
-    if idempotency_key:
-        existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _with_stripe(_replay(existing, fingerprint))
+    request = idempotent_request(
+        SUBSCRIPTION_STARTS, user=user, key=idempotency_key, operation="createSubscription", price=str(price_id)
+    )
+    earlier = request.earlier()
+    if earlier is not None:
+        return _with_stripe(earlier)
     price = _recurring_price(price_id)
     customer = customer_get_or_create(user=user)
     with transaction.atomic():
         customer = _lock_customer(customer.pk)
-        subscription, refusal = _start(
-            customer=customer, user=user, price=price, idempotency_key=idempotency_key, fingerprint=fingerprint
-        )
+        subscription, refusal = _start(customer=customer, request=request, price=price)
     if refusal:  # raised after commit: what closing the other starts learnt from Stripe is kept
         raise AlreadySubscribed(refusal)
     return _with_stripe(subscription)
 
 
-def _replay(subscription: Subscription, fingerprint: str) -> Subscription:
-    if subscription.request_fingerprint != fingerprint:
-        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
-    return subscription
-
-
-def _start(*, customer: Customer, user, price: Price, idempotency_key: str | None, fingerprint: str):
+def _start(*, customer: Customer, request: IdempotentRequest, price: Price):
     """(subscription, None) or (None, refusal); the caller holds the Customer lock."""
-    if idempotency_key:  # again, under the lock: a concurrent request with the same key
-        existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replay(existing, fingerprint), None
+    earlier = request.earlier()  # again, under the lock: a concurrent request with the same key
+    if earlier is not None:
+        return earlier, None
+    user = request.user
     if _has_running(user):
         return None, ALREADY_SUBSCRIBED
     reuse = (
@@ -157,9 +158,7 @@ def _start(*, customer: Customer, user, price: Price, idempotency_key: str | Non
         return None, refusal
     if reuse is not None:
         return reuse, None
-    subscription = Subscription.objects.create(
-        user=user, price=price, tier=price.tier, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint
-    )
+    subscription, _ = request.create(user=user, price=price, tier=price.tier)
     return subscription, None
 
 
@@ -191,7 +190,7 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
                     customer_id=customer.stripe_customer_id,
                     price_id=stripe_price,
                     metadata={"subscription_id": str(locked.pk), "user_id": str(locked.user_id)},
-                    idempotency_key=f"subscription-{locked.pk}-create",
+                    idempotency_key=stripe_key("subscription", locked.pk, "create"),
                 )
                 locked.stripe_subscription_id = data.id
                 locked.save(update_fields=["stripe_subscription_id", "updated_at"])
@@ -394,7 +393,7 @@ def cancel_subscription(*, user, subscription_id: str, at_period_end: bool = Tru
     if at_period_end:
         data = gateway.set_cancel_at_period_end(
             subscription_id=subscription.stripe_subscription_id, cancel=True,
-            idempotency_key=f"subscription-{subscription.pk}-cancel-at-period-end",
+            idempotency_key=stripe_key("subscription", subscription.pk, "cancel-at-period-end"),
         )
     else:
         data = gateway.cancel_subscription_now(subscription_id=subscription.stripe_subscription_id)
@@ -584,7 +583,7 @@ def _refund_if_closed(subscription: Subscription) -> None:
             amount=payment.amount,
             reason=Refund.Reason.DUPLICATE.value,
             metadata={"payment_id": str(payment.pk), "subscription_id": str(subscription.pk)},
-            idempotency_key=f"subscription-{subscription.pk}-closed-refund-{payment.pk}",
+            idempotency_key=stripe_key("subscription", subscription.pk, "closed-refund", payment.pk),
         )
         apply_refund(data=data)
         logger.warning(
