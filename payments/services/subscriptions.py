@@ -35,7 +35,6 @@ from payments import gateway
 from payments.conf import get_config
 from payments.errors import (
     AlreadySubscribed,
-    IdempotencyConflict,
     InvalidInput,
     NotFound,
     PayableNotPayable,
@@ -54,6 +53,7 @@ from payments.models import (
     Price,
     Refund,
     Subscription,
+    SubscriptionCheckoutAttempt,
 )
 from payments.models.payment import SETTLED
 from payments.payables import PayableAdapter
@@ -64,9 +64,7 @@ from payments.services.customers import customer_get_or_create
 from payments.services.idempotency import (
     IdempotentRequest,
     Scope,
-    check_idempotency_key,
     idempotent_request,
-    request_fingerprint,
     stripe_key,
 )
 from payments.services.payments import apply_payment_intent
@@ -80,6 +78,8 @@ ALREADY_SUBSCRIBED = "You already have a subscription: cancel it or wait for it 
 FIRST_PAYMENT_ON_ITS_WAY = "The first payment of your subscription is on its way: wait for its outcome."
 
 SUBSCRIPTION_STARTS = Scope(Subscription, owner="user")
+# A RECURRING price's createCheckoutSession keeps its keys apart from the payments'.
+SUBSCRIPTION_CHECKOUTS = Scope(SubscriptionCheckoutAttempt, owner="customer__user")
 
 
 @dataclass(frozen=True)
@@ -215,43 +215,43 @@ def start_subscription_checkout(
     At most one such page is open per user: under the Customer row lock, the
     open page is reused for the same request (price and URLs), else expired at
     Stripe (and the user's INCOMPLETE subscriptions closed) before a new one is
-    opened. ALREADY_SUBSCRIBED is checked there too. The same idempotencyKey
-    answers the same page (the key of the latest page is remembered); with other
-    input it is IDEMPOTENCY_CONFLICT.
+    opened. ALREADY_SUBSCRIBED is checked there too. Each request with a key
+    that opens or reuses a page is a SubscriptionCheckoutAttempt: the same key
+    answers the same page; with other input it is IDEMPOTENCY_CONFLICT.
     """
     require_user(user)
     require_payments_enabled()
-    check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(
-        "createCheckoutSession", price=str(price_id), success_url=success_url, cancel_url=cancel_url
+    request = idempotent_request(
+        SUBSCRIPTION_CHECKOUTS, user=user, key=idempotency_key, operation="createCheckoutSession",
+        price=str(price_id), success_url=success_url, cancel_url=cancel_url,
     )
-    if idempotency_key:
-        known = Customer.objects.filter(user=user, subscription_checkout_idempotency_key=idempotency_key).first()
-        if known is not None:
-            return _replay_session(known, fingerprint)
+    earlier = request.earlier()
+    if earlier is not None:
+        return gateway.retrieve_checkout_session(earlier.stripe_checkout_session_id)
     price = _recurring_price(price_id)
     customer = customer_get_or_create(user=user)
     stripe_price = price_ensure_at_stripe(price=price)
     failure: PaymentsError | None = None
     with transaction.atomic():
         customer = _lock_customer(customer.pk)
-        if idempotency_key and customer.subscription_checkout_idempotency_key == idempotency_key:
-            return _replay_session(customer, fingerprint)
+        earlier = request.earlier()  # again, under the lock: a concurrent request with the same key
+        if earlier is not None:
+            return gateway.retrieve_checkout_session(earlier.stripe_checkout_session_id)
         if _has_running(user):
             failure = AlreadySubscribed(ALREADY_SUBSCRIBED)
         else:
-            current = customer.subscription_checkout_session_id
-            if current and customer.subscription_checkout_fingerprint == fingerprint:
-                session = gateway.retrieve_checkout_session(current)
-                if session.status == "open":
-                    if idempotency_key:
-                        customer.subscription_checkout_idempotency_key = idempotency_key
-                        customer.save(update_fields=["subscription_checkout_idempotency_key"])
+            latest = _latest_page(customer)
+            if latest is not None and latest.request_fingerprint == request.fingerprint:
+                session = _read_page(latest)
+                if session is not None and session.status == "open":
+                    if request.key is not None:
+                        request.create(customer=customer, stripe_checkout_session_id=session.id)
                     return session
             refusal = _close_other_starts(customer=customer, user=user)
             if refusal:
                 failure = AlreadySubscribed(refusal)
             else:
+                current = latest.stripe_checkout_session_id if latest is not None else None
                 try:
                     # Stripe under lock, kept: the customer's lock makes "not subscribed yet"
                     # and "one open subscription page" one step (ALREADY_SUBSCRIBED).
@@ -264,29 +264,39 @@ def start_subscription_checkout(
                         client_reference_id=str(user.pk),
                         metadata={"user_id": str(user.pk), "price_id": str(price.pk)},
                         # Tied to the page it follows: a lost answer, retried, gives the same page.
-                        idempotency_key=f"customer-{customer.pk}-subscription-checkout-{fingerprint[:20]}-after-{current or 'none'}",
+                        idempotency_key=stripe_key(
+                            "customer", customer.pk, "subscription-checkout", request.fingerprint[:20],
+                            "after", current or "none",
+                        ),
                     )
                 except PaymentsError as exc:
                     failure = exc  # raised after commit: the pages and subscriptions closed stay closed
                 else:
-                    customer.subscription_checkout_session_id = session.id
-                    customer.subscription_checkout_fingerprint = fingerprint
-                    customer.subscription_checkout_idempotency_key = idempotency_key or None
-                    customer.save(
-                        update_fields=[
-                            "subscription_checkout_session_id",
-                            "subscription_checkout_fingerprint",
-                            "subscription_checkout_idempotency_key",
-                        ]
-                    )
+                    request.create(customer=customer, stripe_checkout_session_id=session.id)
                     return session
     raise failure
 
 
-def _replay_session(customer: Customer, fingerprint: str) -> gateway.CheckoutSessionData:
-    if customer.subscription_checkout_fingerprint != fingerprint:
-        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
-    return gateway.retrieve_checkout_session(customer.subscription_checkout_session_id)
+def _latest_page(customer: Customer) -> SubscriptionCheckoutAttempt | None:
+    """The user's latest subscription Checkout page: the one that may be open."""
+    return customer.subscription_checkout_attempts.order_by("-created_at", "-id").first()
+
+
+def _read_page(attempt: SubscriptionCheckoutAttempt) -> gateway.CheckoutSessionData | None:
+    """The page as Stripe has it now; None for one already seen expired (it stays so)."""
+    if attempt.status == SubscriptionCheckoutAttempt.Status.EXPIRED:
+        return None
+    return _record_page(attempt, gateway.retrieve_checkout_session(attempt.stripe_checkout_session_id))
+
+
+def _record_page(attempt: SubscriptionCheckoutAttempt, session: gateway.CheckoutSessionData):
+    """Remember what Stripe said of the page (every attempt that names it)."""
+    if session.status in SubscriptionCheckoutAttempt.Status.values and session.status != attempt.status:
+        SubscriptionCheckoutAttempt.objects.filter(
+            customer_id=attempt.customer_id, stripe_checkout_session_id=attempt.stripe_checkout_session_id
+        ).update(status=session.status)
+        attempt.status = session.status
+    return session
 
 
 def _close_other_starts(*, customer: Customer, user, keep: Subscription | None = None) -> str | None:
@@ -344,15 +354,16 @@ def _close_checkout_page(customer: Customer) -> str | None:
     """Expire the user's open subscription Checkout page (the caller holds the Customer
     lock). A page completed meanwhile made a subscription: it is applied, and refuses a
     new start while it runs or its payment is on its way."""
-    session_id = customer.subscription_checkout_session_id
-    if not session_id:
-        return None
-    session = gateway.retrieve_checkout_session(session_id)
+    latest = _latest_page(customer)
+    session = _read_page(latest) if latest is not None else None
+    if session is None:
+        return None  # none, or seen expired already: nothing can come of it
     if session.status == "open":
         try:
-            session = gateway.expire_checkout_session(session_id)
+            session = gateway.expire_checkout_session(session.id)
         except ProviderError:  # completed (or expired) meanwhile
-            session = gateway.retrieve_checkout_session(session_id)
+            session = gateway.retrieve_checkout_session(session.id)
+        _record_page(latest, session)
     if session.status == "complete" and session.subscription:
         data = gateway.retrieve_subscription(session.subscription)
         applied = apply_subscription(data=data, snapshot_at=_read_at(data))
