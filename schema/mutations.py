@@ -9,7 +9,6 @@ from typing import Annotated, Union
 import strawberry
 import strawberry_django
 from strawberry.types import Info
-from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser
@@ -21,6 +20,7 @@ from strawberry_django.utils.requests import get_request
 from strawberry_django.fields.types import OperationInfo
 
 from events.services import event_activate_free, event_create
+from payments.conf import get_config
 from payments.errors import InvalidInput, PaymentsError, Unauthenticated
 from payments.services import payments as payment_services
 from payments.services import checkout as checkout_services
@@ -213,7 +213,7 @@ class Mutation:
                 # in place of the whole GraphQL response.
                 request.axes_locked_out = False
                 raise rate_limited(
-                    "Too many failed logins: try again later.", retry_after_seconds=settings.LOGIN_COOLOFF_SECONDS
+                    "Too many failed logins: try again later.", retry_after_seconds=get_config().login_cooloff_seconds
                 )
             raise ValidationError("Incorrect username/password")
         auth.login(request, user)
