@@ -122,6 +122,10 @@ _ROUTES = (
     _route("POST", "/v1/subscriptions/{id}", "_update_subscription", sp.SubscriptionUpdateParams),
     _route("DELETE", "/v1/subscriptions/{id}", "_cancel_subscription", sp.SubscriptionCancelParams),
     _route("GET", "/v1/invoices", "_list_invoices", sp.InvoiceListParams),
+    _route(
+        "POST", "/v1/invoices/create_preview", "_create_invoice_preview",
+        sp.InvoiceCreatePreviewParams,
+    ),
     _route("GET", "/v1/invoices/{id}", "_get_invoice", sp.InvoiceRetrieveParams),
     _route(
         "POST", "/v1/checkout/sessions", "_create_checkout_session", sp.checkout.SessionCreateParams
