@@ -255,6 +255,8 @@ class SubscriptionData:
     metadata: Mapping[str, str]
     latest_invoice: InvoiceData | None  # when expanded
     created: int
+    item_id: str | None = None  # the single item's id (a plan change names it)
+    pending_price: str | None = None  # the price of a pending update, waiting for its invoice's payment
 
 
 @_strict
@@ -307,7 +309,14 @@ def subscription_from_dict(obj: Mapping[str, Any]) -> SubscriptionData:
         metadata=dict(obj.get("metadata") or {}),
         latest_invoice=invoice_from_dict(latest) if isinstance(latest, Mapping) else None,
         created=int(obj["created"]),
+        item_id=item.get("id"),
+        pending_price=_pending_price(obj.get("pending_update")),
     )
+
+
+def _pending_price(pending: Any) -> str | None:
+    items = (pending or {}).get("subscription_items") or [] if isinstance(pending, Mapping) else []
+    return _id(items[0].get("price")) if items else None
 
 
 @dataclass(frozen=True)
@@ -576,6 +585,93 @@ def set_cancel_at_period_end(*, subscription_id: str, cancel: bool, idempotency_
 
 def cancel_subscription_now(*, subscription_id: str) -> SubscriptionData:
     sub = _call(get_client().v1.subscriptions.cancel, subscription_id)
+    return subscription_from_dict(sub.to_dict())
+
+
+# ------------------------------------------------- plan changes (issue 15)
+
+
+@dataclass(frozen=True)
+class InvoiceLineData:
+    description: str
+    amount: int
+    currency: str
+    proration: bool
+    period_start: int | None
+    period_end: int | None
+
+
+@dataclass(frozen=True)
+class InvoicePreviewData:
+    amount_due: int
+    total: int
+    currency: str
+    proration_date: int
+    lines: tuple[InvoiceLineData, ...]
+
+
+def _change_items(item_id: str, price_id: str) -> list[dict[str, str]]:
+    return [{"id": item_id, "price": price_id}]
+
+
+def preview_subscription_change(
+    *, subscription_id: str, item_id: str, price_id: str, proration_date: int | None = None
+) -> InvoicePreviewData:
+    """Stripe's invoice preview of moving the item to ``price_id`` (always_invoice: the
+    proration invoice that would be charged now). A read: no idempotency key."""
+    details: dict[str, Any] = {"items": _change_items(item_id, price_id), "proration_behavior": "always_invoice"}
+    if proration_date is not None:
+        details["proration_date"] = proration_date
+    invoice = _call(
+        get_client().v1.invoices.create_preview,
+        params={"subscription": subscription_id, "subscription_details": details},
+    )
+    return _preview_from_dict(invoice.to_dict())
+
+
+@_strict
+def _preview_from_dict(obj: Mapping[str, Any]) -> InvoicePreviewData:
+    details = (obj.get("parent") or {}).get("subscription_details") or {}
+    lines = []
+    for line in (obj.get("lines") or {}).get("data") or []:
+        item_details = (line.get("parent") or {}).get("subscription_item_details") or {}
+        period = line.get("period") or {}
+        lines.append(InvoiceLineData(
+            description=line.get("description") or "",
+            amount=int(line["amount"]),
+            currency=line["currency"],
+            proration=bool(item_details.get("proration")),
+            period_start=period.get("start"),
+            period_end=period.get("end"),
+        ))
+    return InvoicePreviewData(
+        amount_due=int(obj["amount_due"]),
+        total=int(obj["total"]),
+        currency=obj["currency"],
+        proration_date=int(details.get("subscription_proration_date") or obj["created"]),
+        lines=tuple(lines),
+    )
+
+
+def change_subscription_price(
+    *, subscription_id: str, item_id: str, price_id: str, proration_date: int | None, idempotency_key: str
+) -> SubscriptionData:
+    """Move the single item to ``price_id``, billing the proration now
+    (always_invoice) and applying the change only once that invoice is paid
+    (pending_if_incomplete): unpaid, the answer carries ``pending_price`` and the
+    open invoice's confirmation secret."""
+    params: dict[str, Any] = {
+        "items": _change_items(item_id, price_id),
+        "proration_behavior": "always_invoice",
+        "payment_behavior": "pending_if_incomplete",
+        "expand": _SUBSCRIPTION_EXPAND,
+    }
+    if proration_date is not None:
+        params["proration_date"] = proration_date
+    sub = _call(
+        get_client().v1.subscriptions.update, subscription_id, params=params,
+        options={"idempotency_key": idempotency_key},
+    )
     return subscription_from_dict(sub.to_dict())
 
 

@@ -18,9 +18,16 @@ from payments.errors import PaymentsError
 from schema.errors import ErrorCode
 from schema.inputs import RefuseNul
 from schema.limits import limit_extensions
-from schema.mutations import Mutation
-from schema.queries import Query
+from strawberry.tools import merge_types
+
+from schema.mutations import Mutation as _Mutation
+from schema.plan_changes import PlanChangeMutation, PlanChangeQuery
+from schema.queries import Query as _Query
 from schema.subscriptions import SubscriptionRoot
+
+# The subscription lifecycle's plan operations live in their own module.
+Query = merge_types("Query", (_Query, PlanChangeQuery))
+Mutation = merge_types("Mutation", (_Mutation, PlanChangeMutation))
 
 # Distinct documents kept parsed and validated (the React app sends a few dozen).
 QUERY_CACHE_SIZE = 256

@@ -295,6 +295,9 @@ class Billing:
                     " metadata.",
                 )
             self._set_cancel_at_period_end(sub, _bool(params, "cancel_at_period_end"))
+        if params.get("default_payment_method"):  # the card its renewals and changes are charged to
+            method = self._payment_method(tx, params["default_payment_method"], "default_payment_method")
+            sub["default_payment_method"] = method["id"]
         sub["metadata"] = _metadata(sub["metadata"], params)
         return self._save_changes(tx, sub, "customer.subscription.updated")
 

@@ -3,8 +3,9 @@ from .customer import Customer
 from .ledger import Transaction
 from .notification import Notification
 from .payment import Payment, PaymentStatus
+from .plan_change import PlanChange
 from .refund import Refund
 from .subscription import Invoice, Subscription
 from .webhook import WebhookEvent
 
-__all__ = ["Customer", "Invoice", "Notification", "Payment", "PaymentStatus", "Price", "Refund", "Subscription", "Tier", "Transaction", "WebhookEvent"]
+__all__ = ["Customer", "Invoice", "Notification", "Payment", "PaymentStatus", "PlanChange", "Price", "Refund", "Subscription", "Tier", "Transaction", "WebhookEvent"]

@@ -394,7 +394,8 @@ def cancel_subscription(*, user, subscription_id: str, at_period_end: bool = Tru
     if at_period_end:
         data = gateway.set_cancel_at_period_end(
             subscription_id=subscription.stripe_subscription_id, cancel=True,
-            idempotency_key=f"subscription-{subscription.pk}-cancel-at-period-end",
+            # Per state of the row: a double click is one request, a cancel after a resume another.
+            idempotency_key=f"subscription-{subscription.pk}-cancel-at-period-end-{int(subscription.updated_at.timestamp() * 1000)}",
         )
     else:
         data = gateway.cancel_subscription_now(subscription_id=subscription.stripe_subscription_id)
@@ -404,7 +405,20 @@ def cancel_subscription(*, user, subscription_id: str, at_period_end: bool = Tru
 
 def refresh_subscription(*, subscription: Subscription) -> Subscription:
     data = gateway.retrieve_subscription(subscription.stripe_subscription_id)
-    return apply_subscription(data=data, snapshot_at=max(data.created, subscription.stripe_snapshot_at)) or subscription
+    snapshot_at = max(data.created, subscription.stripe_snapshot_at)
+    return apply_subscription(data=data, snapshot_at=snapshot_at, authoritative=True) or subscription
+
+
+def _reread_plan(stripe_subscription_id: str) -> None:
+    """After the commit of an event whose snapshot shows another price than ours: read
+    the subscription from Stripe and take its price (plan changes, pending updates)."""
+    subscription = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+    if subscription is None:
+        return
+    try:
+        refresh_subscription(subscription=subscription)
+    except PaymentsError as exc:  # the next event, or payments_reconcile, reads it again
+        logger.warning("subscription %s: could not re-read its plan from Stripe: %s", subscription.pk, exc)
 
 
 # ================================================================ what Stripe says
@@ -495,11 +509,20 @@ def _apply(subscription: Subscription, data: gateway.SubscriptionData, snapshot_
         subscription.save()
 
 
-def apply_subscription(*, data: gateway.SubscriptionData, snapshot_at: int) -> Subscription | None:
+def apply_subscription(
+    *, data: gateway.SubscriptionData, snapshot_at: int, authoritative: bool = False
+) -> Subscription | None:
     """Apply a Subscription snapshot, order-proof, with the customer's and the
     subscription's rows locked; link the invoices that came before it; end what
     must not run (see the module's docstring); tell host apps after commit when
-    the user's entitlement changed."""
+    the user's entitlement changed.
+
+    The plan (price, tier) follows Stripe's current subscription only: an
+    ``authoritative`` snapshot (Stripe's answer to our own call, or a read) sets
+    it; an event's snapshot showing another price than ours makes us read the
+    subscription from Stripe after the commit (``_reread_plan``), since the events
+    of one plan change (updated with a pending update, pending_update_applied or
+    _expired, updated) often share their second and may come in any order."""
     with transaction.atomic():
         customer = (
             Customer.objects.select_for_update().filter(stripe_customer_id=data.customer).first() if data.customer else None
@@ -511,6 +534,12 @@ def apply_subscription(*, data: gateway.SubscriptionData, snapshot_at: int) -> S
         before = user_active_tier(user=subscription.user)
         was_running = subscription.status in Subscription.BLOCKING_NEW
         _apply(subscription, data, snapshot_at)
+        if data.price and data.price != subscription.price.stripe_price_id:
+            if authoritative:
+                _take_plan(subscription, data)
+            else:
+                stripe_id = data.id
+                transaction.on_commit(lambda: _reread_plan(stripe_id), robust=True)
         _link_orphan_invoices(subscription)
         if subscription.closed_reason:
             if data.status not in Subscription.FINAL:
@@ -524,6 +553,20 @@ def apply_subscription(*, data: gateway.SubscriptionData, snapshot_at: int) -> S
         if before != after:
             publish_entitlement_change(subscription, previous_tier=before, tier=after)
         return subscription
+
+
+def _take_plan(subscription: Subscription, data: gateway.SubscriptionData) -> None:
+    """The plan Stripe says the subscription is on (the customer keeps the old one until
+    Stripe applies a change: a pending update is not the plan)."""
+    if subscription.status in Subscription.FINAL:
+        return
+    price = _price_for_stripe_price(data.price)
+    if price is None:
+        logger.warning("subscription %s moved to Stripe price %s, which we cannot import; plan kept",
+                       subscription.pk, data.price)
+        return
+    subscription.price, subscription.tier = price, price.tier
+    subscription.save(update_fields=["price", "tier", "updated_at"])
 
 
 def _link_orphan_invoices(subscription: Subscription) -> None:

@@ -354,3 +354,11 @@ def test_the_same_price_changes_nothing(plans, emulator):
     events = len(emulator.events())
     same = plans.change(sub, plans.basic)
     assert same.latest_invoice.id == sub.latest_invoice and len(emulator.events()) == events
+
+
+def test_the_default_payment_method_can_be_replaced(plans, emulator):
+    sub = plans.subscriber()
+    updated = plans.client.v1.subscriptions.update(sub.id, params={"default_payment_method": "pm_card_chargeDeclined"})
+    assert updated.default_payment_method != sub.default_payment_method
+    changed = plans.change(updated, plans.premium)
+    assert changed.pending_update is not None  # the new card declines the proration
