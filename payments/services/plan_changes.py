@@ -157,9 +157,10 @@ def change_subscription(
         )
         change.stripe_invoice_id = data.latest_invoice.id if data.latest_invoice else "-"
         change.save(update_fields=["stripe_invoice_id"])
+        # Applied under the locks: a change waiting on them is judged on this plan.
         apply_subscription(data=data, snapshot_at=_read_at(data), authoritative=True)
-        if data.latest_invoice is not None:  # the proration's Payment, for paymentStatus
-            apply_invoice(data=data.latest_invoice, snapshot_at=data.latest_invoice.created)
+    if data.latest_invoice is not None:  # the proration's Payment, for paymentStatus (it may read the intent)
+        apply_invoice(data=data.latest_invoice, snapshot_at=data.latest_invoice.created)
     return _result(data, change)
 
 

@@ -341,6 +341,14 @@ def test_what_stripe_refuses_changes_nothing(plans, emulator):
     with pytest.raises(stripe.InvalidRequestError) as behavior:
         plans.change(sub, plans.premium, proration_behavior="create_prorations")
     assert behavior.value.code == "parameter_not_emulated"
+    with pytest.raises(stripe.InvalidRequestError) as later:
+        plans.preview(sub, plans.premium, proration_behavior="create_prorations")
+    assert (later.value.code, later.value.param) == (
+        "parameter_not_emulated", "subscription_details[proration_behavior]"
+    )
+    with pytest.raises(stripe.InvalidRequestError) as upcoming:
+        plans.client.v1.invoices.create_preview(params={"customer": sub.customer})
+    assert upcoming.value.code == "parameter_not_emulated"
     assert len(emulator.events()) == events
 
     plans.client.v1.subscriptions.cancel(sub.id)
