@@ -26,7 +26,7 @@ SHARED_CONTRACT = REPO.parent / "shared" / "api-contract.graphql"  # the origina
 # What is implemented so far (foundation, refunds, subscriptions); later work adds to it.
 REQUIRED_FIELDS = {
     "Query": ["tiers", "tier", "me", "events", "payment", "payments", "refunds", "subscriptions", "invoices", "csrfToken",
-              "subscriptionChangePreview"],
+              "stripeConfig", "subscriptionChangePreview"],
     "Mutation": ["login", "logout", "createEvent", "createPaymentIntent", "refreshPayment", "refund",
                  "createSubscription", "cancelSubscription", "changeSubscription", "resumeSubscription"],
     "SubscriptionRoot": ["paymentStatus"],
@@ -41,7 +41,7 @@ WHOLE_TYPES = ["Tier", "Price", "Payment", "Payable", "Event", "User", "PaymentC
                "CancelSubscriptionInput", "CancelSubscriptionPayload", "CancelSubscriptionResult",
                "InvoiceLine", "SubscriptionChangePreview", "SubscriptionChangePreviewResult",
                "ChangeSubscriptionInput", "ChangeSubscriptionPayload", "ChangeSubscriptionResult",
-               "ResumeSubscriptionInput", "ResumeSubscriptionPayload", "ResumeSubscriptionResult"]
+               "ResumeSubscriptionInput", "ResumeSubscriptionPayload", "ResumeSubscriptionResult", "StripeConfig"]
 
 
 def test_committed_schema_file_is_current():
