@@ -27,6 +27,7 @@ class ErrorCode(enum.Enum):
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
     PROVIDER_ERROR = "PROVIDER_ERROR"
+    NOT_RESUMABLE = "NOT_RESUMABLE"
 
 
 class PaymentsError(Exception):
@@ -76,6 +77,10 @@ class WrongPriceType(PaymentsError):
 
 class PayableNotPayable(PaymentsError):
     code = ErrorCode.PAYABLE_NOT_PAYABLE
+
+
+class NotResumable(PaymentsError):
+    code = ErrorCode.NOT_RESUMABLE
 
 
 class AlreadySubscribed(PaymentsError):

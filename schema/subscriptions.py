@@ -1,8 +1,10 @@
-"""Subscriptions and billing: a customer's recurring plans and their invoices."""
+"""Subscriptions and billing: a customer's recurring plans and their invoices, and
+changing a plan (issue 15 points 1-3: the preview, the change, resume; the
+service is payments/services/plan_changes.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Union
 
 import strawberry
@@ -12,6 +14,7 @@ from strawberry_django.fields.types import OperationInfo
 
 from payments import models, selectors
 from payments.errors import PaymentsError
+from payments.services import plan_changes
 from payments.services import subscriptions as subscription_services
 from schema.catalog import Price, Tier
 from schema.errors import operation_info
@@ -96,6 +99,79 @@ CancelSubscriptionResult = Annotated[
 ]
 
 
+# ------------------------------------------------------------ plan changes
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc) if value is not None else None
+
+
+@strawberry.type
+class InvoiceLine:
+    description: str
+    amount: int
+    currency: str
+    proration: bool
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+@strawberry.type
+class SubscriptionChangePreview:
+    amount_due: int = strawberry.field(
+        description="What the customer would pay now for the change (negative lines are credits)."
+    )
+    currency: str
+    proration_date: datetime = strawberry.field(
+        description="Pass it to changeSubscription to be charged exactly this."
+    )
+    lines: list[InvoiceLine]
+
+
+SubscriptionChangePreviewResult = Annotated[
+    Union[SubscriptionChangePreview, OperationInfo], strawberry.union("SubscriptionChangePreviewResult")
+]
+
+
+@strawberry.input
+class ChangeSubscriptionInput:
+    subscription_id: strawberry.ID
+    price_id: strawberry.ID
+    proration_date: datetime | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class ChangeSubscriptionPayload:
+    subscription: Subscription = strawberry.field(
+        description="Still on the old price until the proration is paid."
+    )
+    client_secret: str | None = strawberry.field(
+        description="The proration invoice's, when the customer must confirm it; null when it was paid at once."
+    )
+    publishable_key: str
+
+
+ChangeSubscriptionResult = Annotated[
+    Union[ChangeSubscriptionPayload, OperationInfo], strawberry.union("ChangeSubscriptionResult")
+]
+
+
+@strawberry.input
+class ResumeSubscriptionInput:
+    subscription_id: strawberry.ID
+
+
+@strawberry.type
+class ResumeSubscriptionPayload:
+    subscription: Subscription
+
+
+ResumeSubscriptionResult = Annotated[
+    Union[ResumeSubscriptionPayload, OperationInfo], strawberry.union("ResumeSubscriptionResult")
+]
+
+
 @strawberry.type
 class Query:
     @strawberry_django.field(description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).")
@@ -107,6 +183,29 @@ class Query:
     def invoices(self, info: Info) -> list[Invoice]:
         user = viewer(info)
         return selectors.invoice_list_for_viewer(user=user) if user else []
+
+    @strawberry_django.field(description="The owner's; changes nothing.")
+    def subscription_change_preview(
+        self, info: Info, subscription_id: strawberry.ID, price_id: strawberry.ID
+    ) -> SubscriptionChangePreviewResult:
+        try:
+            preview = plan_changes.subscription_change_preview(
+                user=require_viewer(info), subscription_id=str(subscription_id), price_id=str(price_id)
+            )
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return SubscriptionChangePreview(
+            amount_due=preview.amount_due,
+            currency=preview.currency,
+            proration_date=_ts(preview.proration_date),
+            lines=[
+                InvoiceLine(
+                    description=line.description, amount=line.amount, currency=line.currency,
+                    proration=line.proration, period_start=_ts(line.period_start), period_end=_ts(line.period_end),
+                )
+                for line in preview.lines
+            ],
+        )
 
 
 @strawberry.type
@@ -136,3 +235,30 @@ class Mutation:
         except PaymentsError as exc:
             return operation_info(exc)
         return CancelSubscriptionPayload(subscription=subscription)
+
+    @strawberry_django.mutation(handle_django_errors=False, description="The owner.")
+    def change_subscription(self, info: Info, input: ChangeSubscriptionInput) -> ChangeSubscriptionResult:
+        try:
+            result = plan_changes.change_subscription(
+                user=require_viewer(info),
+                subscription_id=str(input.subscription_id),
+                price_id=str(input.price_id),
+                proration_date=input.proration_date,
+                idempotency_key=input.idempotency_key,
+            )
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return ChangeSubscriptionPayload(
+            subscription=result.subscription, client_secret=result.client_secret,
+            publishable_key=result.publishable_key,
+        )
+
+    @strawberry_django.mutation(handle_django_errors=False, description="The owner.")
+    def resume_subscription(self, info: Info, input: ResumeSubscriptionInput) -> ResumeSubscriptionResult:
+        try:
+            subscription = plan_changes.resume_subscription(
+                user=require_viewer(info), subscription_id=str(input.subscription_id)
+            )
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return ResumeSubscriptionPayload(subscription=subscription)

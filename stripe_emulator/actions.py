@@ -312,6 +312,8 @@ class Actions:
         def act(tx: Tx, sub: StripeObject) -> None:
             if sub["status"] not in ("active", "past_due"):
                 raise _subscription_state(sub, "advance")
+            if sub["pending_update"]:  # it expires before the period ends
+                self._expire_pending_update(tx, sub)
             item = sub["items"]["data"][0]
             if sub["cancel_at_period_end"]:  # canceled_at stays when it was asked for
                 sub.update(status="canceled", ended_at=item["current_period_end"])
@@ -334,7 +336,10 @@ class Actions:
                 sub["default_payment_method"]
                 or customer["invoice_settings"]["default_payment_method"]
             )
-            if method_id is None:
+            if intent is None:  # the customer's credit paid it
+                first = self._invoice_paid(tx, invoice, sub, None)
+                self._save_changes(tx, sub, "customer.subscription.updated", *first)
+            elif method_id is None:
                 self._invoice_follows(tx, intent, "payment_intent.payment_failed")
             elif succeed:
                 self._confirm(tx, intent, {"payment_method": method_id, "off_session": "true"})

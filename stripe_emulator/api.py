@@ -1,7 +1,7 @@
 """The Emulator: Stripe's HTTP semantics (routing by the route table in
 routes.py, form decoding, the params check, idempotency, expansion, injected
 faults) over the resource handlers, one mixin per resource family
-(customers, payment_intents, refunds, catalog, billing, checkout,
+(customers, payment_intents, refunds, catalog, billing, plan_changes, checkout,
 webhook_endpoints, events, and the customer's actions), and webhook delivery.
 """
 
@@ -41,6 +41,7 @@ from .params import ParamsError
 from .params import check as check_params
 from .payment_intents import PaymentIntents
 from . import publishable as browser_key
+from .plan_changes import PlanChanges
 from .refunds import Refunds
 from .routes import _ROUTES, _route, _Route, not_emulated  # noqa: F401 - _route: the tests build routes
 from .store import IdempotentResult, Store, StoredEvent, Tx
@@ -83,7 +84,8 @@ class _Fault:
 
 
 class Emulator(
-    Customers, PaymentIntents, Refunds, Catalog, Billing, Checkout, WebhookEndpoints, Events, Actions
+    Customers, PaymentIntents, Refunds, Catalog, Billing, PlanChanges, Checkout, WebhookEndpoints,
+    Events, Actions,
 ):
     """Stripe, for one test-mode account, with its state in the SQLite file ``db_path``."""
 

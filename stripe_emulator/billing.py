@@ -5,14 +5,15 @@ invoice finalized at once and a PaymentIntent to pay it; the intent carries no
 ``invoice`` (API endive), the invoice_payment objects link the two. Whatever
 moves an invoice's intent (the confirm endpoint, ``pay``, ``authenticate``)
 moves the invoice and its subscription too (``_invoice_follows``).
-``advance_subscription`` plays a test clock reaching the period's end.
+``advance_subscription`` plays a test clock reaching the period's end. A plan
+change (``items`` on update) and the invoices nothing is due on: plan_changes.py.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import billing_objects, objects
+from . import billing_objects, objects, proration
 from .common import (
     ApiError,
     Params,
@@ -128,7 +129,11 @@ class Billing:
         method_id = (
             sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
         )
-        if behavior != "default_incomplete" and method_id:
+        if intent is None:  # the customer's credit paid it (plan_changes.py)
+            self._save_changes(
+                tx, sub, "customer.subscription.updated", *self._invoice_paid(tx, invoice, sub, None)
+            )
+        elif behavior != "default_incomplete" and method_id:
             confirm = {"payment_method": method_id, "off_session": params.get("off_session")}
             try:
                 self._confirm(tx, intent, confirm)
@@ -157,9 +162,11 @@ class Billing:
     @staticmethod
     def _open_invoice(
         tx: Tx, invoice: StripeObject, customer: StripeObject, sub: StripeObject
-    ) -> StripeObject:
+    ) -> StripeObject | None:
         """Store the draft, then finalize it at once as Stripe does a subscription's:
-        numbered, open, and with the PaymentIntent that pays it, which it returns."""
+        numbered, open, the customer's balance applied (proration.py), and with the
+        PaymentIntent that pays it, which it returns; None when nothing is due (the
+        caller marks it paid: ``_invoice_paid``)."""
         tx.put(invoice)
         tx.emit("invoice.created", invoice)
         finalized = objects.now()
@@ -173,7 +180,14 @@ class Billing:
         )
         invoice["status_transitions"]["finalized_at"] = finalized
         customer["next_invoice_sequence"] += 1
+        balance_moved = proration.apply_balance(invoice, customer)
+        if balance_moved is not None:
+            tx.put(balance_moved)
         tx.put(customer)
+        if invoice["amount_due"] == 0:
+            tx.put(invoice)
+            tx.emit("invoice.finalized", invoice)
+            return None
         intent = objects.payment_intent(
             amount=invoice["amount_due"],
             currency=invoice["currency"],
@@ -216,27 +230,19 @@ class Billing:
             tx, "subscription", invoice["parent"]["subscription_details"]["subscription"]
         )
         invoice.update(attempted=True, attempt_count=invoice["attempt_count"] + 1)
+        first: tuple[str, ...] = ()
         if event == "payment_intent.payment_failed":
             tx.put(invoice)
             tx.emit("invoice.payment_failed", invoice)
-            if sub["status"] == "active":
+            # A pending update's invoice unpaid: the subscription goes on as it was.
+            if sub["status"] == "active" and not self._pays_pending_update(sub, invoice):
                 sub["status"] = "past_due"
         else:
-            paid_at = objects.now()
-            invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
-            invoice["status_transitions"]["paid_at"] = paid_at
             payment.update(status="paid", amount_paid=invoice["amount_due"])
-            payment["status_transitions"]["paid_at"] = paid_at
+            payment["status_transitions"]["paid_at"] = objects.now()
             tx.put(payment)
-            tx.put(invoice)
-            tx.emit("invoice.payment_succeeded", invoice)
-            tx.emit("invoice.paid", invoice)
-            if sub["status"] in ("incomplete", "past_due"):
-                sub["status"] = "active"
-            saves = sub["payment_settings"]["save_default_payment_method"] == "on_subscription"
-            if saves and sub["status"] not in _ENDED:
-                sub["default_payment_method"] = intent["payment_method"]
-        self._save_changes(tx, sub, "customer.subscription.updated")
+            first = self._invoice_paid(tx, invoice, sub, intent["payment_method"])
+        self._save_changes(tx, sub, "customer.subscription.updated", *first)
 
     @staticmethod
     def _included(tx: Tx, invoice_id: str, field: str) -> StripeObject | None:
@@ -279,6 +285,8 @@ class Billing:
 
     def _update_subscription(self, tx: Tx, params: Params, sub_id: str) -> StripeObject:
         sub = self._load(tx, "subscription", sub_id)
+        if "items" in params:  # a plan change (plan_changes.py)
+            return self._change_plan(tx, sub, params)
         if "cancel_at_period_end" in params:
             if sub["status"] in _ENDED:
                 raise ApiError(
@@ -287,6 +295,9 @@ class Billing:
                     " metadata.",
                 )
             self._set_cancel_at_period_end(sub, _bool(params, "cancel_at_period_end"))
+        if params.get("default_payment_method"):  # the card its renewals and changes are charged to
+            method = self._payment_method(tx, params["default_payment_method"], "default_payment_method")
+            sub["default_payment_method"] = method["id"]
         sub["metadata"] = _metadata(sub["metadata"], params)
         return self._save_changes(tx, sub, "customer.subscription.updated")
 

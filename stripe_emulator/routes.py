@@ -29,11 +29,21 @@ def _route(method: str, path: str, handler: str, params: type) -> _Route:
 
 
 # What the emulator would otherwise silently get wrong: a manual capture captured
-# at once, a trial charged at once, a metered price billed as licensed.
+# at once, a trial charged at once, a metered price billed as licensed, prorations
+# left for the next invoice.
 NOT_EMULATED: dict[tuple[str, str], tuple[tuple[str, frozenset[str] | None], ...]] = {
     ("POST", "/v1/payment_intents"): (("capture_method", frozenset({"automatic", "automatic_async"})),),
     ("POST", "/v1/subscriptions"): (("trial_period_days", None), ("trial_end", None), ("trial_from_plan", None)),
     ("POST", "/v1/prices"): (("recurring.usage_type", frozenset({"licensed"})),),
+    # A plan change is billed at once (always_invoice); its payment applies it or not
+    # (plan_changes.py). Left out, proration_behavior is create_prorations: refused there.
+    ("POST", "/v1/subscriptions/{id}"): (
+        ("proration_behavior", frozenset({"always_invoice"})),
+        ("payment_behavior", frozenset({"allow_incomplete", "pending_if_incomplete"})),
+    ),
+    ("POST", "/v1/invoices/create_preview"): (
+        ("subscription_details.proration_behavior", frozenset({"always_invoice"})),
+    ),
     ("POST", "/v1/checkout/sessions"): (
         ("payment_intent_data.capture_method", frozenset({"automatic", "automatic_async"})),
         ("subscription_data.trial_period_days", None),
@@ -122,6 +132,10 @@ _ROUTES = (
     _route("POST", "/v1/subscriptions/{id}", "_update_subscription", sp.SubscriptionUpdateParams),
     _route("DELETE", "/v1/subscriptions/{id}", "_cancel_subscription", sp.SubscriptionCancelParams),
     _route("GET", "/v1/invoices", "_list_invoices", sp.InvoiceListParams),
+    _route(
+        "POST", "/v1/invoices/create_preview", "_create_invoice_preview",
+        sp.InvoiceCreatePreviewParams,
+    ),
     _route("GET", "/v1/invoices/{id}", "_get_invoice", sp.InvoiceRetrieveParams),
     _route(
         "POST", "/v1/checkout/sessions", "_create_checkout_session", sp.checkout.SessionCreateParams

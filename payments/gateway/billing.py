@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import payments.gateway.client as client
-from payments.stripe_data import InvoiceData, SubscriptionData, invoice_from_dict, subscription_from_dict
+from payments.stripe_data import (
+    InvoiceData,
+    InvoicePreviewData,
+    SubscriptionData,
+    invoice_from_dict,
+    invoice_preview_from_dict,
+    subscription_from_dict,
+)
 
 _SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret", "latest_invoice.payments"]
 
@@ -55,3 +63,47 @@ def cancel_subscription_now(*, subscription_id: str) -> SubscriptionData:
 def retrieve_invoice(invoice_id: str) -> InvoiceData:
     invoice = client.call(client.v1().invoices.retrieve, invoice_id, params={"expand": ["payments"]})
     return invoice_from_dict(invoice.to_dict())
+
+
+# ------------------------------------------------- plan changes (issue 15)
+
+
+def _change_items(item_id: str, price_id: str) -> list[dict[str, str]]:
+    return [{"id": item_id, "price": price_id}]
+
+
+def preview_subscription_change(
+    *, subscription_id: str, item_id: str, price_id: str, proration_date: int | None = None
+) -> InvoicePreviewData:
+    """Stripe's invoice preview of moving the item to ``price_id`` (always_invoice: the
+    proration invoice that would be charged now). A read: no idempotency key."""
+    details: dict[str, Any] = {"items": _change_items(item_id, price_id), "proration_behavior": "always_invoice"}
+    if proration_date is not None:
+        details["proration_date"] = proration_date
+    invoice = client.call(
+        client.v1().invoices.create_preview,
+        params={"subscription": subscription_id, "subscription_details": details},
+    )
+    return invoice_preview_from_dict(invoice.to_dict())
+
+
+def change_subscription_price(
+    *, subscription_id: str, item_id: str, price_id: str, proration_date: int | None, idempotency_key: str
+) -> SubscriptionData:
+    """Move the single item to ``price_id``, billing the proration now
+    (always_invoice) and applying the change only once that invoice is paid
+    (pending_if_incomplete): unpaid, the answer carries ``pending_price`` and the
+    open invoice's confirmation secret."""
+    params: dict[str, Any] = {
+        "items": _change_items(item_id, price_id),
+        "proration_behavior": "always_invoice",
+        "payment_behavior": "pending_if_incomplete",
+        "expand": _SUBSCRIPTION_EXPAND,
+    }
+    if proration_date is not None:
+        params["proration_date"] = proration_date
+    sub = client.call(
+        client.v1().subscriptions.update, subscription_id, params=params,
+        options={"idempotency_key": idempotency_key},
+    )
+    return subscription_from_dict(sub.to_dict())

@@ -404,17 +404,35 @@ def cancel_subscription(*, user, subscription_id: str, at_period_end: bool = Tru
     if at_period_end:
         data = gateway.set_cancel_at_period_end(
             subscription_id=subscription.stripe_subscription_id, cancel=True,
-            idempotency_key=stripe_key("subscription", subscription.pk, "cancel-at-period-end"),
+            # Per state of the row: a double click is one request, a cancel after a resume another.
+            idempotency_key=stripe_key(
+                "subscription", subscription.pk, "cancel-at-period-end", int(subscription.updated_at.timestamp() * 1000)
+            ),
         )
     else:
         data = gateway.cancel_subscription_now(subscription_id=subscription.stripe_subscription_id)
     # Stripe's answer is the newest snapshot there is.
-    return apply_subscription(data=data, snapshot_at=max(data.created, subscription.stripe_snapshot_at)) or subscription
+    snapshot_at = max(data.created, subscription.stripe_snapshot_at)
+    return apply_subscription(data=data, snapshot_at=snapshot_at, authoritative=True) or subscription
 
 
 def refresh_subscription(*, subscription: Subscription) -> Subscription:
     data = gateway.retrieve_subscription(subscription.stripe_subscription_id)
-    return apply_subscription(data=data, snapshot_at=max(data.created, subscription.stripe_snapshot_at)) or subscription
+    snapshot_at = max(data.created, subscription.stripe_snapshot_at)
+    return apply_subscription(data=data, snapshot_at=snapshot_at, authoritative=True) or subscription
+
+
+def _reread(stripe_subscription_id: str) -> None:
+    """After the commit of an event whose snapshot shows another plan or cancel request
+    than ours: read the subscription from Stripe and take them (plan changes, pending
+    updates, a cancel at period end undone), whatever order their events came in."""
+    subscription = Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+    if subscription is None:
+        return
+    try:
+        refresh_subscription(subscription=subscription)
+    except PaymentsError as exc:  # the next event, or payments_reconcile, reads it again
+        logger.warning("subscription %s: could not re-read it from Stripe: %s", subscription.pk, exc)
 
 
 # ================================================================ what Stripe says
@@ -505,11 +523,22 @@ def _apply(subscription: Subscription, data: gateway.SubscriptionData, snapshot_
         subscription.save()
 
 
-def apply_subscription(*, data: gateway.SubscriptionData, snapshot_at: int) -> Subscription | None:
+def apply_subscription(
+    *, data: gateway.SubscriptionData, snapshot_at: int, authoritative: bool = False
+) -> Subscription | None:
     """Apply a Subscription snapshot, order-proof, with the customer's and the
     subscription's rows locked; link the invoices that came before it; end what
     must not run (see the module's docstring); tell host apps after commit when
-    the user's entitlement changed."""
+    the user's entitlement changed.
+
+    The plan (price, tier) and the cancel request follow Stripe's current
+    subscription only: an ``authoritative`` snapshot (Stripe's answer to our own
+    call, or a read) sets them; an event's snapshot showing another price or
+    cancel request than ours makes us read the subscription from Stripe after the
+    commit (``_reread``), since the events of one plan change (updated with a
+    pending update, pending_update_applied or _expired, updated), or of a cancel
+    and its resume, often share their second and may come in any order, and
+    neither has a clock of its own in Stripe's object."""
     with transaction.atomic():
         customer = (
             Customer.objects.select_for_update().filter(stripe_customer_id=data.customer).first() if data.customer else None
@@ -520,7 +549,16 @@ def apply_subscription(*, data: gateway.SubscriptionData, snapshot_at: int) -> S
             return None
         before = user_active_tier(user=subscription.user)
         was_running = subscription.status in Subscription.BLOCKING_NEW
+        other_plan = bool(data.price) and data.price != subscription.price.stripe_price_id
+        other_cancel = data.cancel_at_period_end != subscription.cancel_at_period_end
         _apply(subscription, data, snapshot_at)
+        if authoritative:
+            if other_plan:
+                _take_plan(subscription, data)
+            _take_cancel_request(subscription, data)
+        elif other_plan or other_cancel:
+            stripe_id = data.id
+            transaction.on_commit(lambda: _reread(stripe_id), robust=True)
         _link_orphan_invoices(subscription)
         if subscription.closed_reason:
             if data.status not in Subscription.FINAL:
@@ -534,6 +572,32 @@ def apply_subscription(*, data: gateway.SubscriptionData, snapshot_at: int) -> S
         if before != after:
             publish_entitlement_change(subscription, previous_tier=before, tier=after)
         return subscription
+
+
+def _take_plan(subscription: Subscription, data: gateway.SubscriptionData) -> None:
+    """The plan Stripe says the subscription is on (the customer keeps the old one until
+    Stripe applies a change: a pending update is not the plan)."""
+    if subscription.status in Subscription.FINAL:
+        return
+    price = _price_for_stripe_price(data.price)
+    if price is None:
+        logger.warning("subscription %s moved to Stripe price %s, which we cannot import; plan kept",
+                       subscription.pk, data.price)
+        return
+    subscription.price, subscription.tier = price, price.tier
+    subscription.save(update_fields=["price", "tier", "updated_at"])
+
+
+def _take_cancel_request(subscription: Subscription, data: gateway.SubscriptionData) -> None:
+    """Whether Stripe's subscription is set to cancel, as it says now: a resume clears
+    ``canceled_at``, which the order-proof snapshot takes for an older clock."""
+    if subscription.status in Subscription.FINAL:
+        return
+    fields = {"cancel_at_period_end": data.cancel_at_period_end, "canceled_at": _ts(data.canceled_at)}
+    if any(getattr(subscription, name) != value for name, value in fields.items()):
+        for name, value in fields.items():
+            setattr(subscription, name, value)
+        subscription.save(update_fields=[*fields, "updated_at"])
 
 
 def _link_orphan_invoices(subscription: Subscription) -> None:

@@ -8,7 +8,15 @@ A reader raises MalformedStripeObject for data it cannot read, whatever the
 damage, so that callers can tell Stripe's bad data from a bug of ours.
 """
 
-from payments.stripe_data.billing import InvoiceData, SubscriptionData, invoice_from_dict, subscription_from_dict
+from payments.stripe_data.billing import (
+    InvoiceData,
+    InvoiceLineData,
+    InvoicePreviewData,
+    SubscriptionData,
+    invoice_from_dict,
+    invoice_preview_from_dict,
+    subscription_from_dict,
+)
 from payments.stripe_data.catalog import PriceData, ProductData, price_from_dict, product_from_dict
 from payments.stripe_data.checkout import CheckoutSessionData, checkout_session_from_dict
 from payments.stripe_data.events import (
@@ -37,6 +45,8 @@ __all__ = [
     "CheckoutSessionData",
     "CustomerData",
     "InvoiceData",
+    "InvoiceLineData",
+    "InvoicePreviewData",
     "PaymentIntentData",
     "PriceData",
     "ProductData",
@@ -48,6 +58,7 @@ __all__ = [
     "checkout_session_from_dict",
     "event_from_dict",
     "invoice_from_dict",
+    "invoice_preview_from_dict",
     "payment_intent_from_dict",
     "payment_intent_id_of",
     "price_from_dict",

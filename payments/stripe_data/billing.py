@@ -43,6 +43,29 @@ class SubscriptionData:
     metadata: Mapping[str, str]
     latest_invoice: InvoiceData | None  # when expanded
     created: int
+    item_id: str | None = None  # the single item's id (a plan change names it)
+    pending_price: str | None = None  # the price of a pending update, waiting for its invoice's payment
+
+
+@dataclass(frozen=True)
+class InvoiceLineData:
+    description: str
+    amount: int
+    currency: str
+    proration: bool
+    period_start: int | None
+    period_end: int | None
+
+
+@dataclass(frozen=True)
+class InvoicePreviewData:
+    """Stripe's invoice preview of a plan change: what it would bill now."""
+
+    amount_due: int
+    total: int
+    currency: str
+    proration_date: int
+    lines: tuple[InvoiceLineData, ...]
 
 
 @strict
@@ -95,4 +118,37 @@ def subscription_from_dict(obj: Mapping[str, Any]) -> SubscriptionData:
         metadata=dict(obj.get("metadata") or {}),
         latest_invoice=invoice_from_dict(latest) if isinstance(latest, Mapping) else None,
         created=int(obj["created"]),
+        item_id=item.get("id"),
+        pending_price=_pending_price(obj.get("pending_update")),
+    )
+
+
+def _pending_price(pending: Any) -> str | None:
+    if not isinstance(pending, Mapping):
+        return None
+    items = pending.get("subscription_items") or []
+    return expandable_id(items[0].get("price")) if items else None
+
+
+@strict
+def invoice_preview_from_dict(obj: Mapping[str, Any]) -> InvoicePreviewData:
+    details = (obj.get("parent") or {}).get("subscription_details") or {}
+    lines = []
+    for line in (obj.get("lines") or {}).get("data") or []:
+        item_details = (line.get("parent") or {}).get("subscription_item_details") or {}
+        period = line.get("period") or {}
+        lines.append(InvoiceLineData(
+            description=line.get("description") or "",
+            amount=int(line["amount"]),
+            currency=line["currency"],
+            proration=bool(item_details.get("proration")),
+            period_start=period.get("start"),
+            period_end=period.get("end"),
+        ))
+    return InvoicePreviewData(
+        amount_due=int(obj["amount_due"]),
+        total=int(obj["total"]),
+        currency=obj["currency"],
+        proration_date=int(details.get("subscription_proration_date") or obj["created"]),
+        lines=tuple(lines),
     )

@@ -19,5 +19,8 @@ def on_invoice(event: WebhookEventData) -> None:
 
 HANDLERS = {
     f"invoice.{kind}": on_invoice
-    for kind in ("created", "finalized", "updated", "paid", "payment_succeeded", "payment_failed", "payment_action_required")
+    for kind in (
+        "created", "finalized", "updated", "paid", "payment_succeeded", "payment_failed", "payment_action_required",
+        "voided",  # a pending plan change's invoice, when the change expires
+    )
 }

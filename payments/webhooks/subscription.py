@@ -10,5 +10,5 @@ def on_subscription(event: WebhookEventData) -> None:
 
 HANDLERS = {
     f"customer.subscription.{kind}": on_subscription
-    for kind in ("created", "updated", "deleted", "paused", "resumed")
+    for kind in ("created", "updated", "deleted", "paused", "resumed", "pending_update_applied", "pending_update_expired")
 }

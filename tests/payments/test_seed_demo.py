@@ -11,9 +11,12 @@ def test_seed_demo_is_idempotent_and_makes_a_usable_catalog(settings):
     call_command("seed_demo")
     call_command("seed_demo")
     assert list(Tier.objects.values_list("slug", flat=True)) == ["automated", "full-escalation"]
-    assert Price.objects.count() == 5
+    assert Price.objects.count() == 7
     assert set(Price.objects.filter(type="one_time").values_list("currency", flat=True)) == {"eur", "usd"}
-    assert Price.objects.filter(type="recurring").count() == 1
+    recurring = Price.objects.filter(type="recurring").order_by("pk")
+    assert [(p.pk - recurring[0].pk, p.unit_amount, p.interval) for p in recurring] == [
+        (0, 1999, "month"), (1, 999, "month"), (2, 19990, "year")  # the README's prices 5, 6 and 7
+    ]
     assert get_user_model().objects.get(username="demo").check_password("demo")
 
 

@@ -293,6 +293,34 @@ def test_a_failed_renewal_then_pause_and_resume(configured, endpoint):
         run("subscription", "advance", "sub_unknown")
 
 
+def test_a_pending_plan_change_expires(configured, endpoint):
+    sub_id, intent_id = new_subscription(configured)
+    run("pay", intent_id, "--card", "4000002500003155")
+    run("authenticate", intent_id)
+    sub = configured.retrieve(sub_id)
+    premium = post(
+        configured,
+        "/v1/prices",
+        f"product={sub['items']['data'][0]['price']['product']}&currency=eur&unit_amount=2900"
+        "&recurring[interval]=month",
+    )
+    post(  # the 3-D Secure card: the change waits for the customer
+        configured,
+        f"/v1/subscriptions/{sub_id}",
+        f"items[0][id]={sub['items']['data'][0]['id']}&items[0][price]={premium['id']}"
+        "&proration_behavior=always_invoice&payment_behavior=pending_if_incomplete",
+    )
+    basic = sub["items"]["data"][0]["price"]["id"]
+    output = run("subscription", "expire-update", sub_id)
+    assert f"Subscription {sub_id}: active\n  price {basic}\n" in output
+    assert "pending update" not in output
+    assert "customer.subscription.pending_update_expired -> 200" in output
+    sub = configured.retrieve(sub_id)
+    assert sub["pending_update"] is None and sub["items"]["data"][0]["price"]["id"] != premium["id"]
+    with pytest.raises(CommandError, match="no pending update"):
+        run("subscription", "expire-update", sub_id)
+
+
 # ------------------------------------------------------------- checkout
 
 

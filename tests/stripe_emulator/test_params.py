@@ -317,7 +317,7 @@ def test_a_param_taken_from_the_typeddict_is_accepted(client):
 
 _ACTIONS = {
     "GET": ("Retrieve", "List"),
-    "POST": ("Create", "Update", "Confirm", "Cancel", "Expire"),
+    "POST": ("Create", "Update", "Confirm", "Cancel", "Expire", "CreatePreview"),
     "DELETE": ("Delete", "Cancel"),
 }
 
@@ -333,7 +333,7 @@ def test_every_emulated_route_has_stripes_params_class(route):
     assert match, f"{params.__name__} is not a {route.method} action"
     resource = re.sub(r"(?<!^)([A-Z])", r"_\1", match[1]).lower()  # PaymentIntent: payment_intent
     assert f"/{resource}" in route.path or f"/{resource}s" in route.path
-    assert match[2] in ("List", "Create") or "{id}" in route.path or route.path == "/v1/balance"
+    assert match[2] in ("List", "Create", "CreatePreview") or "{id}" in route.path or route.path == "/v1/balance"
     assert not (required(params) | fields(params).keys()) & {"api_key", "idempotency_key"}
     assert callable(getattr(emulator_api.Emulator, route.handler))
 

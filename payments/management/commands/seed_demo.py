@@ -33,6 +33,14 @@ DEMO_TIERS = [
     },
 ]
 
+# Plans to change to (the README's walk of preview, change and resume), made after
+# the tiers' own prices so that those keep their ids (the recurring €19.99 is 5):
+# a cheaper monthly plan (6) and a yearly one (7).
+DEMO_PLAN_PRICES = [
+    ("automated", {"currency": "eur", "unit_amount": 999, "type": "recurring", "interval": "month", "interval_count": 1}),
+    ("full-escalation", {"currency": "eur", "unit_amount": 19990, "type": "recurring", "interval": "year", "interval_count": 1}),
+]
+
 
 class Command(BaseCommand):
     help = "Create the demo tiers and prices (and the demo/demo user when DEBUG is on). Safe to run again."
@@ -52,6 +60,8 @@ class Command(BaseCommand):
                     interval=price.get("interval"),
                     interval_count=price.get("interval_count"),
                 )
+        for slug, price in DEMO_PLAN_PRICES:
+            Price.objects.get_or_create(tier=Tier.objects.get(slug=slug), **price)
         self.stdout.write(f"demo catalog: {Tier.objects.count()} tiers, {Price.objects.count()} prices")
         if settings.DEBUG:
             User = get_user_model()

@@ -57,6 +57,7 @@ class Command(BaseCommand):
             ("advance", "Go to the next period: renew and charge, or end if canceling then."),
             ("pause", "Pause an active subscription."),
             ("resume", "Resume a paused subscription."),
+            ("expire-update", "A pending plan change runs out of time: its invoice is voided."),
         ):
             move = moves.add_parser(name, help=help_text)
             move.add_argument("subscription", help="Subscription id (sub_...)")
@@ -157,12 +158,18 @@ class Command(BaseCommand):
             result = emulator.advance_subscription(sub_id, succeed=not options["fail"])
         elif move == "pause":
             result = emulator.pause_subscription(sub_id)
+        elif move == "expire-update":
+            result = emulator.expire_pending_update(sub_id)
         else:
             result = emulator.resume_subscription(sub_id)
         sub, invoice, error = result["subscription"], result["invoice"], result["error"]
         if error and error["type"] != "card_error":  # a card_error is the renewal's outcome
             raise CommandError(error["message"])
         self.stdout.write(f"Subscription {sub['id']}: {sub['status']}")
+        self.stdout.write(f"  price {sub['items']['data'][0]['price']['id']}")
+        if sub["pending_update"]:
+            [item] = sub["pending_update"]["subscription_items"]
+            self.stdout.write(f"  pending update to {item['price']['id']}, until its invoice is paid")
         if invoice:
             amount = format_amount(invoice["amount_due"], invoice["currency"])
             self.stdout.write(
