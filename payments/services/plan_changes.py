@@ -25,22 +25,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone as dj_timezone
 
 from payments import gateway
 from payments.conf import get_config
-from payments.errors import IdempotencyConflict, InvalidInput, NotFound, NotResumable
+from payments.errors import InvalidInput, NotFound, NotResumable
 from payments.models import Customer, PlanChange, Price, Subscription
 from payments.selectors import subscription_get_for_viewer
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe
-from payments.services.idempotency import check_idempotency_key, request_fingerprint
+from payments.services.idempotency import Scope, idempotent_request, stripe_key
 from payments.services.subscriptions import _recurring_price, _read_at, apply_invoice, apply_subscription
 
 # Plans can change while these run; an INCOMPLETE start is paid first, a PAST_DUE
 # renewal settled first (Stripe would put the proration behind the unpaid renewal).
 CHANGEABLE = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
+
+PLAN_CHANGES = Scope(PlanChange, owner="user")
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,12 @@ def change_subscription(
 ) -> PlanChangeResult:
     require_user(user)
     require_payments_enabled()
-    check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(
-        "changeSubscription", subscription=str(subscription_id), price=str(price_id), proration_date=_epoch(proration_date)
+    request = idempotent_request(
+        PLAN_CHANGES, user=user, key=idempotency_key, operation="changeSubscription",
+        subscription=str(subscription_id), price=str(price_id), proration_date=_epoch(proration_date),
     )
     subscription = _owned(user, subscription_id)
-    change = _replayed(user, idempotency_key, fingerprint)
+    change = request.earlier()
     if change is not None and change.stripe_invoice_id:
         return _result(gateway.retrieve_subscription(subscription.stripe_subscription_id), change)
     if change is None:
@@ -143,7 +145,10 @@ def change_subscription(
         Customer.objects.select_for_update().filter(user=user).first()
         locked = Subscription.objects.select_for_update().select_related("price").get(pk=subscription.pk)
         if change is None:
-            change = _record(locked, user, price, at, idempotency_key, fingerprint)
+            change, _ = request.create(
+                user=user, subscription=locked, price=price,
+                proration_date=datetime.fromtimestamp(at, tz=timezone.utc) if at else None,
+            )
             if change.stripe_invoice_id:  # a concurrent request with the same key did it
                 return _result(gateway.retrieve_subscription(locked.stripe_subscription_id), change)
             _changeable(locked)
@@ -153,7 +158,7 @@ def change_subscription(
         # bill two prorations of one change.
         data = gateway.change_subscription_price(
             subscription_id=locked.stripe_subscription_id, item_id=current.item_id, price_id=stripe_price,
-            proration_date=at, idempotency_key=f"plan-change-{change.pk}",
+            proration_date=at, idempotency_key=stripe_key("plan-change", change.pk),
         )
         change.stripe_invoice_id = data.latest_invoice.id if data.latest_invoice else "-"
         change.save(update_fields=["stripe_invoice_id"])
@@ -162,29 +167,6 @@ def change_subscription(
     if data.latest_invoice is not None:  # the proration's Payment, for paymentStatus (it may read the intent)
         apply_invoice(data=data.latest_invoice, snapshot_at=data.latest_invoice.created)
     return _result(data, change)
-
-
-def _replayed(user, idempotency_key: str | None, fingerprint: str) -> PlanChange | None:
-    if not idempotency_key:
-        return None
-    change = PlanChange.objects.filter(user=user, idempotency_key=idempotency_key).select_related("price").first()
-    if change is not None and change.request_fingerprint != fingerprint:
-        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
-    return change
-
-
-def _record(subscription, user, price, at, idempotency_key, fingerprint) -> PlanChange:
-    try:
-        with transaction.atomic():
-            return PlanChange.objects.create(
-                user=user, subscription=subscription, price=price, idempotency_key=idempotency_key or None,
-                request_fingerprint=fingerprint,
-                proration_date=datetime.fromtimestamp(at, tz=timezone.utc) if at else None,
-            )
-    except IntegrityError:  # the same key, committed meanwhile
-        change = _replayed(user, idempotency_key, fingerprint)
-        assert change is not None
-        return change
 
 
 def _result(data: gateway.SubscriptionData, change: PlanChange) -> PlanChangeResult:
