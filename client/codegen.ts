@@ -1,5 +1,5 @@
 // Operation types from the schema the server prints (schema/schema.graphql, `make schema`).
-// `npm run codegen` rewrites src/gql/; CI fails when the committed files differ.
+// `npm run codegen` rewrites src/gql/; `npm run codegen:check` (make test, CI) fails when they are stale.
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
 const config: CodegenConfig = {
