@@ -6,14 +6,25 @@ server's origin (no CDN, no js.stripe.com)."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import time
+import urllib.request
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from events.models import Event
-from payments.models import Invoice, Subscription
+from payments.models import Invoice, Payment, Subscription
+from tests.conftest import make_event
+from tests.live_server import post_webhook
+from tests.payments.webhooks.test_views import intent
+
+CLIENT = Path(__file__).resolve().parents[2] / "client"
 
 pytestmark = pytest.mark.usefixtures("built_client")
 
@@ -114,3 +125,69 @@ def test_a_client_route_loads_directly_and_logout_forgets_the_viewer(start_serve
     assert page.get_by_test_id("events").get_by_text("Owner's event").count() == 0
     assert Event.objects.filter(user__username="other", title="Other's event").exists()
     only_our_origin(page, server)
+
+
+@pytest.fixture
+def vite_dev_server(tmp_path):
+    """start(api_origin) -> the origin of `vite` (npm run dev) proxying to that API."""
+    vite = CLIENT / "node_modules" / ".bin" / "vite"
+    if not vite.exists():
+        pytest.skip("the client's npm packages are not installed: `make test` (or `cd client && npm ci`)")
+    processes = []
+
+    def start(api_origin: str) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        log = (tmp_path / "vite.log").open("w")
+        processes.append(subprocess.Popen(
+            [str(vite), "--host", "127.0.0.1", "--port", str(port), "--strictPort"],
+            cwd=CLIENT, env={**os.environ, "API_ORIGIN": api_origin}, stdout=log, stderr=subprocess.STDOUT,
+        ))
+        origin = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(origin + "/", timeout=1).read()
+                return origin
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("vite did not start: " + (tmp_path / "vite.log").read_text())
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(10)
+
+
+def test_the_dev_server_proxies_http_and_the_websocket_to_the_api(start_server, vite_dev_server, page, owner, catalog):
+    """npm run dev: the page on Vite's origin, /graphql/ (HTTP and WebSocket) through its
+    proxy, one origin for the browser, no CORS_ALLOWED_ORIGINS needed."""
+    event = Event.objects.create(user=owner, title="Dentist")
+    price = catalog["basic_eur"]
+    payment = Payment.objects.create(
+        user=owner, price=price, tier=price.tier, amount=price.unit_amount, currency=price.currency,
+        payable_type="event", payable_id=str(event.pk), stripe_payment_intent_id="pi_dev_proxy_1",
+    )
+    server = start_server()
+    dev = vite_dev_server(server.base)
+    page.set_default_timeout(60_000)  # Vite transforms the modules at the first load
+    page.goto(dev + "/")
+    log_in(page, "owner", "pw-owner")
+    page.get_by_role("region", name="Tiers").get_by_text("Automated").wait_for()
+    page.get_by_label("Title").fill("Through the proxy")
+    page.get_by_role("button", name="Create event").click()  # a POST with the CSRF token, through the proxy
+    page.get_by_test_id("events").get_by_text("Through the proxy: not active").wait_for()
+    assert Event.objects.filter(user=owner, title="Through the proxy").exists()
+
+    # The live status over the proxied WebSocket: the payment panel of an existing payment.
+    page.evaluate("() => { window.history.pushState({}, '', '/checkout/success'); }")
+    page.evaluate(f"() => sessionStorage.setItem('checkoutPaymentId', '{payment.pk}')")
+    page.reload()
+    status = page.get_by_role("region", name="Checkout").get_by_test_id("payment-status")
+    status.filter(has_text="PENDING").wait_for()
+    succeeded = make_event("payment_intent.succeeded", intent(payment, "succeeded"), created=int(time.time()))
+    assert post_webhook(server, succeeded) == 200
+    status.filter(has_text="SUCCEEDED").wait_for()
+    assert any(url.startswith(dev.replace("http", "ws") + "/graphql/") for url in page.requested)
+    assert all(url.startswith((dev, dev.replace("http", "ws"))) for url in page.requested), page.requested
