@@ -94,12 +94,13 @@ def server_starter(settings, tmp_path):
             DJANGO_SETTINGS_MODULE="config.settings",
             DATABASE_URL=_database_url(),
             STRIPE_EMULATOR_DB=settings.STRIPE_EMULATOR_DB,
-            # As in the test settings: the test delivers the emulator's events, no thread of the server.
+            # As in the test settings: the test delivers the emulator's events, no thread of the
+            # server, unless it asks for make run's behaviour (STRIPE_EMULATOR_AUTO_DELIVER="true").
             STRIPE_EMULATOR_AUTO_DELIVER="false",
             DEBUG="true",
             LOG_LEVEL="WARNING",
-            **extra,
         )
+        env.update(extra)
         server = Server(env, tmp_path / f"daphne-{len(servers)}.log")
         servers.append(server)
         return server

@@ -29,10 +29,11 @@ THREE_D_SECURE = "4000002500003155"  # authentication required on every payment
 
 
 @pytest.fixture
-def stand_in(emulator):
+def stand_in(emulator, settings):
     """The emulator's Stripe.js stand-in, which stripeConfig.jsUrl names offline.
     TEMPORARY: written to the stand-in's agreed interface before it landed;
     this guard goes when it does (then these tests simply run)."""
+    settings.DEBUG = True  # as the live servers run (the emulator's pages exist only in DEBUG)
     if Client().get("/_emulator/js/v3/").status_code != 200:
         pytest.skip("the emulator serves no Stripe.js stand-in at /_emulator/js/v3/ yet")
 
@@ -111,9 +112,10 @@ def test_a_decline_shows_its_reason_and_a_retry_succeeds(server, page, owner, ca
     panel.get_by_role("button", name="Pay", exact=True).click()
     assert "declined" in panel.get_by_test_id("confirm-error").inner_text().lower()  # Stripe.js's answer, at once
     expect_status(panel, "FAILED")  # the ledger's, from the webhook
-    assert "card_declined" in panel.get_by_test_id("failure-reason").inner_text()
+    # The ledger keeps Stripe's decline_code (card_declined's generic_decline) and message.
+    assert panel.get_by_test_id("failure-reason").inner_text() == "Declined: Your card was declined. (generic_decline)"
     payment = only_payment(owner)
-    assert (payment.status, payment.failure_code) == ("failed", "card_declined")
+    assert (payment.status, payment.failure_code, payment.failure_message) == ("failed", "generic_decline", "Your card was declined.")
     assert not Event.objects.get(user=owner).is_active
 
     card.fill("4242424242424242")

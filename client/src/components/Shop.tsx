@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@apollo/client/react";
 import {
+  BillingDocument,
   CreateCheckoutSessionDocument,
   CreateEventDocument,
   CreatePaymentIntentDocument,
@@ -29,7 +30,10 @@ export function Shop() {
   const [createEvent] = useMutation(CreateEventDocument, { refetchQueries: [EventsDocument] });
   const [createPaymentIntent] = useMutation(CreatePaymentIntentDocument);
   const [createCheckoutSession] = useMutation(CreateCheckoutSessionDocument);
-  const [createSubscription] = useMutation(CreateSubscriptionDocument);
+  const [createSubscription] = useMutation(CreateSubscriptionDocument, {
+    refetchQueries: [BillingDocument], // the new INCOMPLETE subscription in the billing list
+    awaitRefetchQueries: true,
+  });
   const [eventId, setEventId] = useState<string>("");
   const [attempt, setAttempt] = useState<Attempt | null>(null);
   const [error, setError] = useState<string | null>(null);
