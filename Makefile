@@ -43,8 +43,10 @@ $(CLIENT_DEPS): client/package.json client/package-lock.json
 	cd client && npm ci --no-audit --no-fund --prefer-offline
 	@touch $@
 
-$(CLIENT_BUILD): $(CLIENT_DEPS) $(CLIENT_SOURCES)
+# WhiteNoise serves the gzip variants it writes next to each file to clients that accept them.
+$(CLIENT_BUILD): $(CLIENT_DEPS) $(CLIENT_SOURCES) | $(STAMP)
 	cd client && npm run codegen && npm run build
+	$(BIN)/python -m whitenoise.compress --quiet client/dist
 	@touch $@
 
 ## client: build the React client into client/dist (served at / by the server)

@@ -93,3 +93,18 @@ def test_without_a_build_the_root_says_how_to_get_it(settings, tmp_path):
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert b"make run" in response.content and b"npm ci" in response.content
     assert Client().get("/assets/index-AbCdEf12.js").status_code == 404
+
+
+def test_the_compressed_variant_goes_to_clients_that_accept_it(client, dist):
+    import gzip
+
+    source = b"console.log('client');\n" * 200
+    (dist / ASSET).write_bytes(source)
+    (dist / (ASSET + ".gz")).write_bytes(gzip.compress(source))  # what make's build step writes
+    zipped = client.get("/" + ASSET, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert zipped["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(b"".join(zipped.streaming_content)) == source
+    plain = client.get("/" + ASSET)
+    assert "Content-Encoding" not in plain
+    assert b"".join(plain.streaming_content) == source
