@@ -65,15 +65,21 @@ export function Billing() {
 export function SubscriptionPanel({ subscriptionId, clientSecret }: { subscriptionId: string; clientSecret: string | null }) {
   const client = useApolloClient();
   const [confirmed, setConfirmed] = useState(clientSecret === null);
-  const subscription = useQuery(BillingDocument, { pollInterval: confirmed ? 1000 : 0 }).data?.subscriptions.find(
-    (s) => s.id === subscriptionId,
-  );
+  const billing = useQuery(BillingDocument);
+  const subscription = billing.data?.subscriptions.find((s) => s.id === subscriptionId);
   const status = subscription?.status;
   const running = status !== undefined && RUNNING.includes(status);
-  useEffect(() => {
-    if (running) void client.refetchQueries({ include: [MeDocument, BillingDocument] });
-  }, [running, client]);
   const settled = running || (confirmed && status !== undefined && status !== "INCOMPLETE");
+  const { startPolling, stopPolling } = billing;
+  useEffect(() => {
+    // Stripe's webhooks decide: read the list each second from the confirm until they have.
+    if (confirmed && !settled) startPolling(1000);
+    else stopPolling();
+    return stopPolling;
+  }, [confirmed, settled, startPolling, stopPolling]);
+  useEffect(() => {
+    if (running) void client.refetchQueries({ include: [MeDocument] });
+  }, [running, client]);
 
   return (
     <section aria-label="Subscription">
