@@ -15,7 +15,7 @@ NPM := $(shell command -v npm 2>/dev/null)
 CLIENT_DEPS := client/node_modules/.package-lock.json
 CLIENT_BUILD := client/dist/index.html
 CLIENT_SOURCES := $(shell find client/src -type f 2>/dev/null) client/index.html client/vite.config.ts \
-	client/tsconfig.json client/codegen.ts client/schema-pending.graphql schema/schema.graphql
+	client/tsconfig.json client/codegen.ts schema/schema.graphql
 NO_NODE := No Node.js/npm here, so no React client: install Node.js 20.19+ with npm and run make again (README, React).
 
 $(STAMP): requirements.txt requirements-dev.txt

@@ -16,7 +16,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from payments.errors import PaymentsError
-from schema import auth, catalog, checkout, events, payments, refunds, subscriptions
+from schema import auth, browser, catalog, checkout, events, payments, refunds, subscriptions
 from schema.errors import ErrorCode
 from schema.inputs import RefuseNul
 from schema.limits import limit_extensions
@@ -33,7 +33,7 @@ _SAFE_ERRORS = (PaymentsError, ValidationError, PermissionDenied, PermissionErro
 # The order the root fields were printed in before schema/ was split by domain,
 # kept so that schema/schema.graphql did not change with the split; a field not
 # named here is printed after these, in the order of the merge.
-_QUERY_ORDER = ("tiers", "tier", "me", "events", "payment", "refunds", "subscriptions", "invoices", "csrf_token", "payments")
+_QUERY_ORDER = ("tiers", "tier", "me", "events", "payment", "refunds", "subscriptions", "invoices", "csrf_token", "stripe_config", "payments")
 _MUTATION_ORDER = ("login", "logout", "create_event", "activate_event", "create_payment_intent", "create_checkout_session",
                    "create_subscription", "cancel_subscription", "refund", "refresh_payment")
 
@@ -48,7 +48,7 @@ def _merged(name: str, roots: tuple[type, ...], order: tuple[str, ...]) -> type:
 
 
 Query = _merged("Query", (
-    catalog.Query, auth.Query, events.Query, payments.Query, refunds.Query, subscriptions.Query,
+    catalog.Query, auth.Query, browser.Query, events.Query, payments.Query, refunds.Query, subscriptions.Query,
 ), _QUERY_ORDER)
 Mutation = _merged("Mutation", (
     auth.Mutation, events.Mutation, payments.Mutation, checkout.Mutation, refunds.Mutation, subscriptions.Mutation,

@@ -44,8 +44,9 @@ class Server:
     def __init__(self, env: dict[str, str], log: Path):
         self.port = _free_port()
         self.log = log
-        # The port it serves on, as `make run PORT=…` says it: the redirect origins
-        # (Checkout's success_url) and the emulator's webhook URL follow it.
+        # The port it is reached on, as `make run PORT=...` says it: the emulator's public
+        # URL (its pages' addresses), the redirect origins (Checkout's success_url) and
+        # the emulator's webhook URL follow it.
         env = {**env, "PORT": str(self.port)}
         self.proc = subprocess.Popen(
             # A listen backlog above Twisted's default of 50, for the storm tests.

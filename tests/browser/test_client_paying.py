@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 
 from events.models import Event
 from payments.models import Invoice, Payment, Refund, Subscription, Transaction
@@ -22,20 +21,10 @@ from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.test_client import log_in, only_our_origin
 from tests.live_server import Browser
 
-pytestmark = pytest.mark.usefixtures("built_client", "stand_in")
+pytestmark = pytest.mark.usefixtures("built_client")
 
 DECLINED = "4000000000000002"  # card_declined, generic_decline
 THREE_D_SECURE = "4000002500003155"  # authentication required on every payment
-
-
-@pytest.fixture
-def stand_in(emulator, settings):
-    """The emulator's Stripe.js stand-in, which stripeConfig.jsUrl names offline.
-    TEMPORARY: written to the stand-in's agreed interface before it landed;
-    this guard goes when it does (then these tests simply run)."""
-    settings.DEBUG = True  # as the live servers run (the emulator's pages exist only in DEBUG)
-    if Client().get("/_emulator/js/v3/").status_code != 200:
-        pytest.skip("the emulator serves no Stripe.js stand-in at /_emulator/js/v3/ yet")
 
 
 @pytest.fixture
