@@ -1,4 +1,6 @@
-"""System checks: refuse a production start (DEBUG off) on development defaults."""
+"""System checks: refuse a production start (DEBUG off) on development defaults,
+and report our settings that cannot be read (missing, wrong type) at start
+rather than in the first request that needs them."""
 
 from __future__ import annotations
 
@@ -10,14 +12,31 @@ from payments.conf import get_config
 
 
 @checks.register()
+def readable_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [
+        checks.Error(problem, hint="See the README's configuration table.", id="payments.E004")
+        for problem in get_config().problems()
+    ]
+
+
+def _webhook_secret() -> str:
+    try:
+        return get_config().webhook_secret
+    except ImproperlyConfigured:  # missing with a real key: E002 says it (E004 too)
+        return ""
+
+
+@checks.register()
 def production_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if settings.DEBUG:
         return []
     config = get_config()
     errors = []
-    if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+    development_key = config.development_secret_key
+    if development_key and settings.SECRET_KEY == development_key:
         errors.append(checks.Error("DEBUG is off but SECRET_KEY is the development key.", hint="Set SECRET_KEY.", id="payments.E001"))
-    if not config.webhook_secret or config.webhook_secret == settings.DEVELOPMENT_WEBHOOK_SECRET:
+    webhook_secret = _webhook_secret()
+    if not webhook_secret or webhook_secret == config.development_webhook_secret:
         errors.append(
             checks.Error(
                 "DEBUG is off but STRIPE_WEBHOOK_SECRET is not set: webhooks cannot be verified.",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import strawberry
 import strawberry_django
-from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -18,6 +17,7 @@ from strawberry_django.auth.mutations import resolve_logout
 from strawberry_django.utils.requests import get_request
 
 from payments import models
+from payments.conf import get_config
 from payments.selectors import user_active_tier
 from schema.catalog import Tier
 from schema.errors import rate_limited
@@ -103,7 +103,7 @@ class Mutation:
                 # in place of the whole GraphQL response.
                 request.axes_locked_out = False
                 raise rate_limited(
-                    "Too many failed logins: try again later.", retry_after_seconds=settings.LOGIN_COOLOFF_SECONDS
+                    "Too many failed logins: try again later.", retry_after_seconds=get_config().login_cooloff_seconds
                 )
             raise ValidationError("Incorrect username/password")
         auth.login(request, user)

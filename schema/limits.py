@@ -1,4 +1,5 @@
-"""Abuse limits of the GraphQL API (settings in config/settings.py, block "GraphQL limits").
+"""Abuse limits of the GraphQL API (settings read through payments.conf, set in
+config/settings.py, block "GraphQL limits").
 
 - Documents: depth (``QueryDepthLimiter``, introspection not counted), tokens
   (``MaxTokensLimiter``), aliases (``MaxAliasesLimiter``) and the fields an
@@ -56,6 +57,8 @@ from strawberry.extensions import (
 from strawberry.http.websocket_origin import normalize_origin
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from payments.conf import get_config
+
 CONNECTION_INIT_TIMEOUT_CODE = 4408
 
 
@@ -66,14 +69,15 @@ def limit_extensions(*, debug: bool) -> list[Callable[[], SchemaExtension]]:
     limiters build anew for each instance; they are built once here, so that
     every operation carries the same rules and the validation cache
     (schema.schema) can recognise a document it has validated before."""
+    config = get_config()
     rules = (
-        *QueryDepthLimiter(max_depth=settings.GRAPHQL_MAX_DEPTH).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.GRAPHQL_MAX_ALIASES).validation_rules,
+        *QueryDepthLimiter(max_depth=config.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=config.graphql_max_aliases).validation_rules,
     )
     extensions: list[Callable[[], SchemaExtension]] = [
         # First: it decides whether the other rules may look at the document at all.
-        functools.partial(SelectionLimiter, _selection_limit_rule(settings.GRAPHQL_MAX_SELECTIONS)),
-        functools.partial(MaxTokensLimiter, max_token_count=settings.GRAPHQL_MAX_TOKENS),
+        functools.partial(SelectionLimiter, _selection_limit_rule(config.graphql_max_selections)),
+        functools.partial(MaxTokensLimiter, max_token_count=config.graphql_max_tokens),
         functools.partial(AddValidationRules, list(rules)),
     ]
     if not debug:
@@ -275,9 +279,9 @@ class GraphQLLimitsConsumer(GraphQLWSConsumer):
         **kwargs: Any,
     ) -> None:
         if connection_init_wait_timeout is None:
-            connection_init_wait_timeout = dt.timedelta(seconds=settings.GRAPHQL_CONNECTION_INIT_TIMEOUT_SECONDS)
+            connection_init_wait_timeout = dt.timedelta(seconds=get_config().graphql_connection_init_timeout)
         if max_subscriptions_per_connection is None:
-            max_subscriptions_per_connection = settings.GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION
+            max_subscriptions_per_connection = get_config().graphql_max_subscriptions_per_connection
         super().__init__(
             schema,
             connection_init_wait_timeout=connection_init_wait_timeout,

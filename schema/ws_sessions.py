@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
+from payments.conf import get_config
 from schema.limits import GraphQLLimitsConsumer
 from schema.limits import _LegacyProtocolHandler as LegacyProtocolHandler
 
@@ -105,7 +106,7 @@ class _Watcher:
 
     async def _run(self) -> None:
         while self.consumers:
-            await asyncio.sleep(settings.GRAPHQL_SESSION_CHECK_SECONDS)
+            await asyncio.sleep(get_config().graphql_session_check_seconds)
             try:
                 await self.check()
             except Exception:  # a database hiccup must not stop the watching
