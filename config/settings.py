@@ -97,6 +97,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # first: answers preflights before anything refuses them
     "django.middleware.security.SecurityMiddleware",
+    "config.client.ClientAssetsMiddleware",  # the built React client's files (WhiteNoise), before sessions
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -266,6 +267,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# The React client's build (`make run` builds client/, config/client.py serves it at /).
+CLIENT_DIST_DIR = Path(_env_str("CLIENT_DIST_DIR", str(BASE_DIR / "client" / "dist")))
 
 LOGGING = {
     "version": 1,

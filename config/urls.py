@@ -5,13 +5,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import path, re_path
 from django.views.decorators.csrf import ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from config.client import CLIENT_ROUTE, client_index
 from config.emulator import emulator
 from payments.health import healthz
 from payments.webhooks.views import stripe_webhook
@@ -129,4 +130,6 @@ urlpatterns = [
     # The Stripe emulator's HTTP face, only while it is active (config/emulator.py).
     path("_emulator/<path:rest>", emulator, name="stripe-emulator"),
     *STATIC_URLPATTERNS,  # GraphiQL's assets, in DEBUG
+    # The React client's index.html for / and its routes (config/client.py); last.
+    re_path(CLIENT_ROUTE, client_index, name="client"),
 ]

@@ -44,8 +44,9 @@ class Server:
     def __init__(self, env: dict[str, str], log: Path):
         self.port = _free_port()
         self.log = log
-        # The port it is reached on, as `make run PORT=...` says it: the emulator's
-        # public URL (its pages' addresses in the objects it makes) follows it.
+        # The port it is reached on, as `make run PORT=...` says it: the emulator's public
+        # URL (its pages' addresses), the redirect origins (Checkout's success_url) and
+        # the emulator's webhook URL follow it.
         env = {**env, "PORT": str(self.port)}
         self.proc = subprocess.Popen(
             # A listen backlog above Twisted's default of 50, for the storm tests.
@@ -94,12 +95,13 @@ def server_starter(settings, tmp_path):
             DJANGO_SETTINGS_MODULE="config.settings",
             DATABASE_URL=_database_url(),
             STRIPE_EMULATOR_DB=settings.STRIPE_EMULATOR_DB,
-            # As in the test settings: the test delivers the emulator's events, no thread of the server.
+            # As in the test settings: the test delivers the emulator's events, no thread of the
+            # server, unless it asks for make run's behaviour (STRIPE_EMULATOR_AUTO_DELIVER="true").
             STRIPE_EMULATOR_AUTO_DELIVER="false",
             DEBUG="true",
             LOG_LEVEL="WARNING",
-            **extra,
         )
+        env.update(extra)
         server = Server(env, tmp_path / f"daphne-{len(servers)}.log")
         servers.append(server)
         return server

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CLIENT_BUILD = Path(__file__).resolve().parents[2] / "client" / "dist" / "index.html"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "browser"
 TIMEOUT_MS = 15_000  # every wait of a browser test is bounded by this
 
@@ -49,6 +50,16 @@ def chromium():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def built_client() -> Path:
+    """The React client's build (client/dist), which make test makes before pytest."""
+    if not CLIENT_BUILD.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("no client/dist in CI: make test builds the React client before pytest")
+        pytest.skip("the React client is not built: `make client` (Node.js 20.19+ and npm), or `make test`")
+    return CLIENT_BUILD
 
 
 @pytest.fixture
