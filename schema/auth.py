@@ -86,7 +86,6 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry_django.mutation(
-        handle_django_errors=False,
         description="Session login; also works over the WebSocket. Repeated failures for a username or from an"
         " address are refused for a while (LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_SECONDS): error code RATE_LIMITED.",
     )
@@ -112,7 +111,7 @@ class Mutation:
             scope["session"].save()
         return user
 
-    @strawberry_django.mutation(handle_django_errors=False)
+    @strawberry_django.mutation
     def logout(self, info: Info) -> bool:
         scope = _websocket_scope(info)
         if scope is None:

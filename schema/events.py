@@ -13,9 +13,9 @@ from strawberry_django.fields.types import OperationInfo
 from events.models import Event as EventModel
 from events.services import event_activate_free, event_create
 from payments import selectors
-from payments.errors import InvalidInput, PaymentsError
+from payments.errors import InvalidInput
 from schema.catalog import Tier
-from schema.errors import operation_info
+from schema.extensions import viewer_mutation
 from schema.optimizing import optimized, selection_info
 from schema.payments import Payment
 from schema.viewer import require_viewer, viewer
@@ -89,24 +89,14 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False)
+    @viewer_mutation()
     def create_event(self, info: Info, input: CreateEventInput) -> CreateEventResult:
-        try:
-            user = require_viewer(info)
-            title = input.title.strip()
-            if not 0 < len(title) <= 200:
-                raise InvalidInput("title must be 1 to 200 characters.", field="title")
-            return CreateEventPayload(event=event_create(user=user, title=title))
-        except PaymentsError as exc:
-            return operation_info(exc)
+        title = input.title.strip()
+        if not 0 < len(title) <= 200:
+            raise InvalidInput("title must be 1 to 200 characters.", field="title")
+        return CreateEventPayload(event=event_create(user=require_viewer(info), title=title))
 
-    @strawberry_django.mutation(
-        handle_django_errors=False,
-        description="Only while payments are switched off: activates the event at the tier for free.",
-    )
+    @viewer_mutation(description="Only while payments are switched off: activates the event at the tier for free.")
     def activate_event(self, info: Info, input: ActivateEventInput) -> ActivateEventResult:
-        try:
-            event = event_activate_free(user=require_viewer(info), event_id=str(input.event_id), tier_id=str(input.tier_id))
-        except PaymentsError as exc:
-            return operation_info(exc)
+        event = event_activate_free(user=require_viewer(info), event_id=str(input.event_id), tier_id=str(input.tier_id))
         return CreateEventPayload(event=event)

@@ -11,9 +11,8 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
 from payments import models, selectors
-from payments.errors import PaymentsError
 from payments.services import refunds as refund_services
-from schema.errors import operation_info
+from schema.extensions import viewer_mutation
 from schema.viewer import require_viewer, viewer
 
 # A payment lists its refunds and a refund names its payment: the Payment type is
@@ -69,20 +68,14 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(
-        handle_django_errors=False,
-        description="Staff with payments.add_refund; the owner too when PAYMENTS_CUSTOMER_REFUNDS is on.",
-    )
+    @viewer_mutation(description="Staff with payments.add_refund; the owner too when PAYMENTS_CUSTOMER_REFUNDS is on.")
     def refund(self, info: Info, input: RefundInput) -> RefundResult:
-        try:
-            result = refund_services.refund_payment(
-                actor=require_viewer(info),
-                payment_id=str(input.payment_id),
-                amount=input.amount,
-                reason=input.reason.value if input.reason else None,
-                description=input.description or "",
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        result = refund_services.refund_payment(
+            actor=require_viewer(info),
+            payment_id=str(input.payment_id),
+            amount=input.amount,
+            reason=input.reason.value if input.reason else None,
+            description=input.description or "",
+            idempotency_key=input.idempotency_key,
+        )
         return RefundPayload(refund=result.refund, payment=result.payment)

@@ -11,10 +11,9 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
 from payments import models, selectors
-from payments.errors import PaymentsError
 from payments.services import subscriptions as subscription_services
 from schema.catalog import Price, Tier
-from schema.errors import operation_info
+from schema.extensions import viewer_mutation
 from schema.viewer import require_viewer, viewer
 
 SubscriptionStatus = strawberry.enum(models.Subscription.Status, name="SubscriptionStatus")
@@ -111,28 +110,20 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False)
+    @viewer_mutation()
     def create_subscription(self, info: Info, input: CreateSubscriptionInput) -> CreateSubscriptionResult:
-        try:
-            result = subscription_services.create_subscription(
-                user=require_viewer(info), price_id=str(input.price_id), idempotency_key=input.idempotency_key
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        result = subscription_services.create_subscription(
+            user=require_viewer(info), price_id=str(input.price_id), idempotency_key=input.idempotency_key
+        )
         return CreateSubscriptionPayload(
             subscription=result.subscription, client_secret=result.client_secret, publishable_key=result.publishable_key
         )
 
-    @strawberry_django.mutation(
-        handle_django_errors=False, description="The owner, or staff with payments.change_subscription."
-    )
+    @viewer_mutation(description="The owner, or staff with payments.change_subscription.")
     def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> CancelSubscriptionResult:
-        try:
-            subscription = subscription_services.cancel_subscription(
-                user=require_viewer(info),
-                subscription_id=str(input.subscription_id),
-                at_period_end=input.at_period_end is not False,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        subscription = subscription_services.cancel_subscription(
+            user=require_viewer(info),
+            subscription_id=str(input.subscription_id),
+            at_period_end=input.at_period_end is not False,
+        )
         return CancelSubscriptionPayload(subscription=subscription)
