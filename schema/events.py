@@ -18,7 +18,7 @@ from schema.catalog import Tier
 from schema.extensions import viewer_mutation
 from schema.optimizing import optimized, selection_info
 from schema.payments import Payment
-from schema.viewer import require_viewer, viewer
+from schema.viewer import require_viewer, viewer, viewer_only
 
 
 @strawberry_django.type(EventModel, name="Event", description="A FutureReminder event; paying for a tier activates it.")
@@ -78,11 +78,9 @@ def _with_payments(events: list[EventModel], *, user, info: Info) -> list[EventM
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(description=f"The viewer's events, the newest {selectors.LIST_CAP}.")
+    @strawberry_django.field(description=f"The viewer's events, the newest {selectors.LIST_CAP}.", extensions=[viewer_only()])
     def events(self, info: Info) -> list[Event]:
         user = viewer(info)
-        if user is None:
-            return []
         events = EventModel.objects.filter(user=user).order_by("-created_at", "-id")[: selectors.LIST_CAP]
         return _with_payments(list(optimized(events, info)), user=user, info=info)
 

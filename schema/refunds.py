@@ -13,7 +13,7 @@ from strawberry_django.fields.types import OperationInfo
 from payments import models, selectors
 from payments.services import refunds as refund_services
 from schema.extensions import viewer_mutation
-from schema.viewer import require_viewer, viewer
+from schema.viewer import require_viewer, viewer, viewer_only
 
 # A payment lists its refunds and a refund names its payment: the Payment type is
 # named lazily (resolved when the schema is built), so schema.payments imports
@@ -60,10 +60,12 @@ RefundResult = Annotated[Union[RefundPayload, OperationInfo], strawberry.union("
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(description=f"Refunds of the viewer's payments, newest first (the newest {selectors.LIST_CAP}).")
+    @strawberry_django.field(
+        description=f"Refunds of the viewer's payments, newest first (the newest {selectors.LIST_CAP}).",
+        extensions=[viewer_only()],
+    )
     def refunds(self, info: Info) -> list[Refund]:
-        user = viewer(info)
-        return selectors.refund_list_for_viewer(user=user) if user else []
+        return selectors.refund_list_for_viewer(user=viewer(info))
 
 
 @strawberry.type

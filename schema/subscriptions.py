@@ -14,7 +14,7 @@ from payments import models, selectors
 from payments.services import subscriptions as subscription_services
 from schema.catalog import Price, Tier
 from schema.extensions import viewer_mutation
-from schema.viewer import require_viewer, viewer
+from schema.viewer import require_viewer, viewer, viewer_only
 
 SubscriptionStatus = strawberry.enum(models.Subscription.Status, name="SubscriptionStatus")
 InvoiceStatus = strawberry.enum(models.Invoice.Status, name="InvoiceStatus")
@@ -97,15 +97,19 @@ CancelSubscriptionResult = Annotated[
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).")
+    @strawberry_django.field(
+        description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).",
+        extensions=[viewer_only()],
+    )
     def subscriptions(self, info: Info) -> list[Subscription]:
-        user = viewer(info)
-        return selectors.subscription_list_for_viewer(user=user) if user else []
+        return selectors.subscription_list_for_viewer(user=viewer(info))
 
-    @strawberry_django.field(description=f"The viewer's billing history, newest first (the newest {selectors.LIST_CAP}).")
+    @strawberry_django.field(
+        description=f"The viewer's billing history, newest first (the newest {selectors.LIST_CAP}).",
+        extensions=[viewer_only()],
+    )
     def invoices(self, info: Info) -> list[Invoice]:
-        user = viewer(info)
-        return selectors.invoice_list_for_viewer(user=user) if user else []
+        return selectors.invoice_list_for_viewer(user=viewer(info))
 
 
 @strawberry.type
