@@ -107,7 +107,7 @@ def test_an_invoice_and_its_subscription_delivered_at_once_end_linked_with_one_p
 
     from payments.models import Invoice, Payment
     from tests.conftest import post_event
-    from tests.schema.test_billing import LIFE_WITH_INVOICES, dashboard_subscription, events_of, first_invoice_intent
+    from tests.schema.test_subscriptions import LIFE_WITH_INVOICES, dashboard_subscription, events_of, first_invoice_intent
 
     user, (monthly, _) = shop
     stripe_id = dashboard_subscription(emulator, user, monthly)
