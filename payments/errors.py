@@ -1,109 +1,83 @@
 """The payments app's own exceptions: what a caller (a GraphQL resolver, a
-command) can expect to go wrong, each with a machine-readable code.
+command) can expect to go wrong, one class per failure.
 
-The codes are the names of the contract's ``ErrorCode`` enum. The gateway
-translates ``stripe.*Error`` into these (``raise ... from exc``), so nothing
-above it ever sees a Stripe exception.
+Each has a ``code``, the domain's own short name of the failure (for logs and
+stored failure reasons); how a client is told of it (the API's error codes) is
+the caller's business (schema/errors.py for GraphQL). The gateway translates
+``stripe.*Error`` into these (``raise ... from exc``), so nothing above it ever
+sees a Stripe exception.
 """
 
 from __future__ import annotations
-
-import enum
-
-
-class ErrorCode(enum.Enum):
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    FORBIDDEN = "FORBIDDEN"
-    NOT_FOUND = "NOT_FOUND"
-    INVALID_INPUT = "INVALID_INPUT"
-    PAYMENTS_DISABLED = "PAYMENTS_DISABLED"
-    PRICE_INACTIVE = "PRICE_INACTIVE"
-    WRONG_PRICE_TYPE = "WRONG_PRICE_TYPE"
-    PAYABLE_NOT_PAYABLE = "PAYABLE_NOT_PAYABLE"
-    ALREADY_SUBSCRIBED = "ALREADY_SUBSCRIBED"
-    NOT_REFUNDABLE = "NOT_REFUNDABLE"
-    REFUND_EXCEEDS_REMAINING = "REFUND_EXCEEDS_REMAINING"
-    CARD_DECLINED = "CARD_DECLINED"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
-    PROVIDER_ERROR = "PROVIDER_ERROR"
-    NOT_RESUMABLE = "NOT_RESUMABLE"
 
 
 class PaymentsError(Exception):
     """An expected failure of a use case. ``message`` is safe to show a client."""
 
-    code: ErrorCode = ErrorCode.INVALID_INPUT
-    kind: str = "VALIDATION"  # strawberry-django's OperationMessageKind name
+    code: str = "invalid_input"
 
-    def __init__(self, message: str, *, field: str | None = None, code: ErrorCode | None = None):
+    def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
-        if code is not None:
-            self.code = code
 
 
 class Unauthenticated(PaymentsError):
-    code = ErrorCode.UNAUTHENTICATED
-    kind = "PERMISSION"
+    code = "unauthenticated"
 
 
 class Forbidden(PaymentsError):
-    code = ErrorCode.FORBIDDEN
-    kind = "PERMISSION"
+    code = "forbidden"
 
 
 class NotFound(PaymentsError):
-    code = ErrorCode.NOT_FOUND
+    code = "not_found"
 
 
 class InvalidInput(PaymentsError):
-    code = ErrorCode.INVALID_INPUT
+    code = "invalid_input"
 
 
 class PaymentsDisabled(PaymentsError):
-    code = ErrorCode.PAYMENTS_DISABLED
-    kind = "ERROR"
+    code = "payments_disabled"
 
 
 class PriceInactive(PaymentsError):
-    code = ErrorCode.PRICE_INACTIVE
+    code = "price_inactive"
 
 
 class WrongPriceType(PaymentsError):
-    code = ErrorCode.WRONG_PRICE_TYPE
+    code = "wrong_price_type"
 
 
 class PayableNotPayable(PaymentsError):
-    code = ErrorCode.PAYABLE_NOT_PAYABLE
+    code = "payable_not_payable"
 
 
 class NotResumable(PaymentsError):
-    code = ErrorCode.NOT_RESUMABLE
+    code = "not_resumable"
 
 
 class AlreadySubscribed(PaymentsError):
-    code = ErrorCode.ALREADY_SUBSCRIBED
+    code = "already_subscribed"
 
 
 class NotRefundable(PaymentsError):
-    code = ErrorCode.NOT_REFUNDABLE
+    code = "not_refundable"
 
 
 class RefundExceedsRemaining(PaymentsError):
-    code = ErrorCode.REFUND_EXCEEDS_REMAINING
+    code = "refund_exceeds_remaining"
 
 
 class IdempotencyConflict(PaymentsError):
-    code = ErrorCode.IDEMPOTENCY_CONFLICT
+    code = "idempotency_conflict"
 
 
 class ProviderUnavailable(PaymentsError):
     """Stripe could not be reached or asked us to slow down: safe to retry."""
 
-    code = ErrorCode.PROVIDER_UNAVAILABLE
-    kind = "ERROR"
+    code = "provider_unavailable"
 
 
 class ProviderError(PaymentsError):
@@ -113,8 +87,7 @@ class ProviderError(PaymentsError):
     ``charge_already_refunded``), for callers that must tell a definitive "no"
     from an unknown outcome; None when not known."""
 
-    code = ErrorCode.PROVIDER_ERROR
-    kind = "ERROR"
+    code = "provider_error"
 
     def __init__(self, message: str, *, http_status: int | None = None, stripe_code: str | None = None,
                  field: str | None = None):
@@ -124,8 +97,7 @@ class ProviderError(PaymentsError):
 
 
 class CardDeclined(PaymentsError):
-    code = ErrorCode.CARD_DECLINED
-    kind = "ERROR"
+    code = "card_declined"
 
     def __init__(self, message: str, *, decline_code: str = "", field: str | None = None):
         super().__init__(message, field=field)

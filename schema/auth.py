@@ -63,6 +63,29 @@ def _scope_request(scope: dict) -> HttpRequest:
     return request
 
 
+def _authenticate(request: HttpRequest, *, username: str, password: str):
+    """The user these credentials name; a GraphQL error otherwise (RATE_LIMITED
+    while django-axes locks them out)."""
+    user = authenticate(request, username=username, password=password)
+    if user is not None:
+        return user
+    if getattr(request, "axes_locked_out", False):
+        # The answer is this typed error, not AxesMiddleware's lockout page
+        # in place of the whole GraphQL response.
+        request.axes_locked_out = False
+        raise rate_limited("Too many failed logins: try again later.", retry_after_seconds=get_config().login_cooloff_seconds)
+    raise ValidationError("Incorrect username/password")
+
+
+def _logout_websocket(scope: dict) -> bool:
+    was_in = bool(scope.get("user") and scope["user"].is_authenticated)
+    # Django's logout (not Channels'): its user_logged_out signal then carries a
+    # request, which django-axes's receiver needs.
+    auth.logout(_scope_request(scope))
+    scope["user"] = AnonymousUser()
+    return was_in
+
+
 @strawberry.type
 class Query:
     @strawberry_django.field(description="Null when anonymous.")
@@ -86,7 +109,6 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry_django.mutation(
-        handle_django_errors=False,
         description="Session login; also works over the WebSocket. Repeated failures for a username or from an"
         " address are refused for a while (LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_SECONDS): error code RATE_LIMITED.",
     )
@@ -96,30 +118,14 @@ class Mutation:
         # that django-axes (the backend and the login signals) sees the client's
         # address and the session is the connection's.
         request = get_request(info) if scope is None else _scope_request(scope)
-        user = authenticate(request, username=username, password=password)
-        if user is None:
-            if getattr(request, "axes_locked_out", False):
-                # The answer is this typed error, not AxesMiddleware's lockout page
-                # in place of the whole GraphQL response.
-                request.axes_locked_out = False
-                raise rate_limited(
-                    "Too many failed logins: try again later.", retry_after_seconds=get_config().login_cooloff_seconds
-                )
-            raise ValidationError("Incorrect username/password")
+        user = _authenticate(request, username=username, password=password)
         auth.login(request, user)
         if scope is not None:
             scope["user"] = user
             scope["session"].save()
         return user
 
-    @strawberry_django.mutation(handle_django_errors=False)
+    @strawberry_django.mutation
     def logout(self, info: Info) -> bool:
         scope = _websocket_scope(info)
-        if scope is None:
-            return resolve_logout(info)
-        was_in = bool(scope.get("user") and scope["user"].is_authenticated)
-        # Django's logout (not Channels'): its user_logged_out signal then carries a
-        # request, which django-axes's receiver needs.
-        auth.logout(_scope_request(scope))
-        scope["user"] = AnonymousUser()
-        return was_in
+        return resolve_logout(info) if scope is None else _logout_websocket(scope)

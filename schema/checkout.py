@@ -6,13 +6,11 @@ from datetime import datetime, timezone
 from typing import Annotated, Union
 
 import strawberry
-import strawberry_django
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
-from payments.errors import PaymentsError
 from payments.services import checkout as checkout_services
-from schema.errors import operation_info
+from schema.extensions import viewer_mutation
 from schema.payments import PayableInput, Payment, payable_ref
 from schema.viewer import require_viewer
 
@@ -52,17 +50,14 @@ CreateCheckoutSessionResult = Annotated[
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False)
+    @viewer_mutation()
     def create_checkout_session(self, info: Info, input: CreateCheckoutSessionInput) -> CreateCheckoutSessionResult:
-        try:
-            result = checkout_services.create_checkout_session(
-                user=require_viewer(info),
-                price_id=str(input.price_id),
-                payable=payable_ref(input.payable),
-                success_url=input.success_url,
-                cancel_url=input.cancel_url,
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        result = checkout_services.create_checkout_session(
+            user=require_viewer(info),
+            price_id=str(input.price_id),
+            payable=payable_ref(input.payable),
+            success_url=input.success_url,
+            cancel_url=input.cancel_url,
+            idempotency_key=input.idempotency_key,
+        )
         return CreateCheckoutSessionPayload(checkout_session=CheckoutSession.of(result.session), payment=result.payment)

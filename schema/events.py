@@ -13,12 +13,12 @@ from strawberry_django.fields.types import OperationInfo
 from events.models import Event as EventModel
 from events.services import event_activate_free, event_create
 from payments import selectors
-from payments.errors import InvalidInput, PaymentsError
+from payments.errors import InvalidInput
 from schema.catalog import Tier
-from schema.errors import operation_info
+from schema.extensions import viewer_mutation
 from schema.optimizing import optimized, selection_info
 from schema.payments import Payment
-from schema.viewer import require_viewer, viewer
+from schema.viewer import require_viewer, viewer, viewer_only
 
 
 @strawberry_django.type(EventModel, name="Event", description="A FutureReminder event; paying for a tier activates it.")
@@ -78,35 +78,23 @@ def _with_payments(events: list[EventModel], *, user, info: Info) -> list[EventM
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(description=f"The viewer's events, the newest {selectors.LIST_CAP}.")
+    @strawberry_django.field(description=f"The viewer's events, the newest {selectors.LIST_CAP}.", extensions=[viewer_only()])
     def events(self, info: Info) -> list[Event]:
         user = viewer(info)
-        if user is None:
-            return []
         events = EventModel.objects.filter(user=user).order_by("-created_at", "-id")[: selectors.LIST_CAP]
         return _with_payments(list(optimized(events, info)), user=user, info=info)
 
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False)
+    @viewer_mutation()
     def create_event(self, info: Info, input: CreateEventInput) -> CreateEventResult:
-        try:
-            user = require_viewer(info)
-            title = input.title.strip()
-            if not 0 < len(title) <= 200:
-                raise InvalidInput("title must be 1 to 200 characters.", field="title")
-            return CreateEventPayload(event=event_create(user=user, title=title))
-        except PaymentsError as exc:
-            return operation_info(exc)
+        title = input.title.strip()
+        if not 0 < len(title) <= 200:
+            raise InvalidInput("title must be 1 to 200 characters.", field="title")
+        return CreateEventPayload(event=event_create(user=require_viewer(info), title=title))
 
-    @strawberry_django.mutation(
-        handle_django_errors=False,
-        description="Only while payments are switched off: activates the event at the tier for free.",
-    )
+    @viewer_mutation(description="Only while payments are switched off: activates the event at the tier for free.")
     def activate_event(self, info: Info, input: ActivateEventInput) -> ActivateEventResult:
-        try:
-            event = event_activate_free(user=require_viewer(info), event_id=str(input.event_id), tier_id=str(input.tier_id))
-        except PaymentsError as exc:
-            return operation_info(exc)
+        event = event_activate_free(user=require_viewer(info), event_id=str(input.event_id), tier_id=str(input.tier_id))
         return CreateEventPayload(event=event)

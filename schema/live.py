@@ -17,11 +17,11 @@ import strawberry
 from asgiref.sync import sync_to_async
 from django.db import InterfaceError, OperationalError, connection
 from strawberry.types import Info
-from strawberry_django.auth.utils import aget_current_user
 
 from payments import live, selectors
 from payments.models import Payment as PaymentModel
 from schema.payments import Payment
+from schema.viewer import aviewer
 
 
 def _load(payment_id) -> PaymentModel:
@@ -46,7 +46,7 @@ class SubscriptionRoot:
         description="The payment's current state at once, then every change of it, in order. Owner, or staff with payments.view_payment (or change_payment), only."
     )
     async def payment_status(self, info: Info, payment_id: strawberry.ID) -> AsyncGenerator[Payment, None]:
-        user = await aget_current_user(info)
+        user = await aviewer(info)
         payment = await sync_to_async(_read)(selectors.payment_get_for_viewer, user=user, payment_id=payment_id)
         if payment is None:
             # The same answer for "not yours" and "does not exist".

@@ -12,10 +12,9 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
 from payments import models, selectors
-from payments.errors import PaymentsError
 from payments.services import payments as payment_services
 from schema.catalog import Price, Tier
-from schema.errors import operation_info
+from schema.extensions import viewer_mutation
 from schema.optimizing import optimized, selection_info
 from schema.refunds import Refund
 from schema.viewer import require_viewer, viewer
@@ -151,27 +150,21 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False)
+    @viewer_mutation()
     def create_payment_intent(self, info: Info, input: CreatePaymentIntentInput) -> CreatePaymentIntentResult:
-        try:
-            result = payment_services.create_payment_intent(
-                user=require_viewer(info),
-                price_id=str(input.price_id),
-                payable=payable_ref(input.payable),
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        result = payment_services.create_payment_intent(
+            user=require_viewer(info),
+            price_id=str(input.price_id),
+            payable=payable_ref(input.payable),
+            idempotency_key=input.idempotency_key,
+        )
         return CreatePaymentIntentPayload(
             payment=result.payment, client_secret=result.client_secret, publishable_key=result.publishable_key
         )
 
-    @strawberry_django.mutation(
-        handle_django_errors=False, description="Re-reads the PaymentIntent from Stripe and applies it (for a late webhook)."
+    @viewer_mutation(
+        description="Re-reads the PaymentIntent from Stripe and applies it (for a late webhook)."
         " The owner, or staff with payments.change_payment."
     )
     def refresh_payment(self, info: Info, id: strawberry.ID) -> RefreshPaymentResult:
-        try:
-            return payment_services.refresh_payment(user=require_viewer(info), payment_id=str(id))
-        except PaymentsError as exc:
-            return operation_info(exc)
+        return payment_services.refresh_payment(user=require_viewer(info), payment_id=str(id))

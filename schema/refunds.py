@@ -11,10 +11,9 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
 from payments import models, selectors
-from payments.errors import PaymentsError
 from payments.services import refunds as refund_services
-from schema.errors import operation_info
-from schema.viewer import require_viewer, viewer
+from schema.extensions import viewer_mutation
+from schema.viewer import require_viewer, viewer, viewer_only
 
 # A payment lists its refunds and a refund names its payment: the Payment type is
 # named lazily (resolved when the schema is built), so schema.payments imports
@@ -61,28 +60,24 @@ RefundResult = Annotated[Union[RefundPayload, OperationInfo], strawberry.union("
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(description=f"Refunds of the viewer's payments, newest first (the newest {selectors.LIST_CAP}).")
+    @strawberry_django.field(
+        description=f"Refunds of the viewer's payments, newest first (the newest {selectors.LIST_CAP}).",
+        extensions=[viewer_only()],
+    )
     def refunds(self, info: Info) -> list[Refund]:
-        user = viewer(info)
-        return selectors.refund_list_for_viewer(user=user) if user else []
+        return selectors.refund_list_for_viewer(user=viewer(info))
 
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(
-        handle_django_errors=False,
-        description="Staff with payments.add_refund; the owner too when PAYMENTS_CUSTOMER_REFUNDS is on.",
-    )
+    @viewer_mutation(description="Staff with payments.add_refund; the owner too when PAYMENTS_CUSTOMER_REFUNDS is on.")
     def refund(self, info: Info, input: RefundInput) -> RefundResult:
-        try:
-            result = refund_services.refund_payment(
-                actor=require_viewer(info),
-                payment_id=str(input.payment_id),
-                amount=input.amount,
-                reason=input.reason.value if input.reason else None,
-                description=input.description or "",
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        result = refund_services.refund_payment(
+            actor=require_viewer(info),
+            payment_id=str(input.payment_id),
+            amount=input.amount,
+            reason=input.reason.value if input.reason else None,
+            description=input.description or "",
+            idempotency_key=input.idempotency_key,
+        )
         return RefundPayload(refund=result.refund, payment=result.payment)

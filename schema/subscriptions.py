@@ -13,12 +13,11 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
 from payments import models, selectors
-from payments.errors import PaymentsError
 from payments.services import plan_changes
 from payments.services import subscriptions as subscription_services
 from schema.catalog import Price, Tier
-from schema.errors import operation_info
-from schema.viewer import require_viewer, viewer
+from schema.extensions import ViewerMutation, viewer_mutation
+from schema.viewer import require_viewer, viewer, viewer_only
 
 SubscriptionStatus = strawberry.enum(models.Subscription.Status, name="SubscriptionStatus")
 InvoiceStatus = strawberry.enum(models.Invoice.Status, name="InvoiceStatus")
@@ -174,26 +173,27 @@ ResumeSubscriptionResult = Annotated[
 
 @strawberry.type
 class Query:
-    @strawberry_django.field(description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).")
+    @strawberry_django.field(
+        description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).",
+        extensions=[viewer_only()],
+    )
     def subscriptions(self, info: Info) -> list[Subscription]:
-        user = viewer(info)
-        return selectors.subscription_list_for_viewer(user=user) if user else []
+        return selectors.subscription_list_for_viewer(user=viewer(info))
 
-    @strawberry_django.field(description=f"The viewer's billing history, newest first (the newest {selectors.LIST_CAP}).")
+    @strawberry_django.field(
+        description=f"The viewer's billing history, newest first (the newest {selectors.LIST_CAP}).",
+        extensions=[viewer_only()],
+    )
     def invoices(self, info: Info) -> list[Invoice]:
-        user = viewer(info)
-        return selectors.invoice_list_for_viewer(user=user) if user else []
+        return selectors.invoice_list_for_viewer(user=viewer(info))
 
-    @strawberry_django.field(description="The owner's; changes nothing.")
+    @strawberry_django.field(description="The owner's; changes nothing.", extensions=[ViewerMutation()])
     def subscription_change_preview(
         self, info: Info, subscription_id: strawberry.ID, price_id: strawberry.ID
     ) -> SubscriptionChangePreviewResult:
-        try:
-            preview = plan_changes.subscription_change_preview(
-                user=require_viewer(info), subscription_id=str(subscription_id), price_id=str(price_id)
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        preview = plan_changes.subscription_change_preview(
+            user=require_viewer(info), subscription_id=str(subscription_id), price_id=str(price_id)
+        )
         return SubscriptionChangePreview(
             amount_due=preview.amount_due,
             currency=preview.currency,
@@ -210,55 +210,39 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False)
+    @viewer_mutation()
     def create_subscription(self, info: Info, input: CreateSubscriptionInput) -> CreateSubscriptionResult:
-        try:
-            result = subscription_services.create_subscription(
-                user=require_viewer(info), price_id=str(input.price_id), idempotency_key=input.idempotency_key
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        result = subscription_services.create_subscription(
+            user=require_viewer(info), price_id=str(input.price_id), idempotency_key=input.idempotency_key
+        )
         return CreateSubscriptionPayload(
             subscription=result.subscription, client_secret=result.client_secret, publishable_key=result.publishable_key
         )
 
-    @strawberry_django.mutation(
-        handle_django_errors=False, description="The owner, or staff with payments.change_subscription."
-    )
+    @viewer_mutation(description="The owner, or staff with payments.change_subscription.")
     def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> CancelSubscriptionResult:
-        try:
-            subscription = subscription_services.cancel_subscription(
-                user=require_viewer(info),
-                subscription_id=str(input.subscription_id),
-                at_period_end=input.at_period_end is not False,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        subscription = subscription_services.cancel_subscription(
+            user=require_viewer(info),
+            subscription_id=str(input.subscription_id),
+            at_period_end=input.at_period_end is not False,
+        )
         return CancelSubscriptionPayload(subscription=subscription)
 
-    @strawberry_django.mutation(handle_django_errors=False, description="The owner.")
+    @viewer_mutation(description="The owner.")
     def change_subscription(self, info: Info, input: ChangeSubscriptionInput) -> ChangeSubscriptionResult:
-        try:
-            result = plan_changes.change_subscription(
-                user=require_viewer(info),
-                subscription_id=str(input.subscription_id),
-                price_id=str(input.price_id),
-                proration_date=input.proration_date,
-                idempotency_key=input.idempotency_key,
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        result = plan_changes.change_subscription(
+            user=require_viewer(info),
+            subscription_id=str(input.subscription_id),
+            price_id=str(input.price_id),
+            proration_date=input.proration_date,
+            idempotency_key=input.idempotency_key,
+        )
         return ChangeSubscriptionPayload(
             subscription=result.subscription, client_secret=result.client_secret,
             publishable_key=result.publishable_key,
         )
 
-    @strawberry_django.mutation(handle_django_errors=False, description="The owner.")
+    @viewer_mutation(description="The owner.")
     def resume_subscription(self, info: Info, input: ResumeSubscriptionInput) -> ResumeSubscriptionResult:
-        try:
-            subscription = plan_changes.resume_subscription(
-                user=require_viewer(info), subscription_id=str(input.subscription_id)
-            )
-        except PaymentsError as exc:
-            return operation_info(exc)
+        subscription = plan_changes.resume_subscription(user=require_viewer(info), subscription_id=str(input.subscription_id))
         return ResumeSubscriptionPayload(subscription=subscription)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from strawberry.types import Info
 from strawberry_django.auth.utils import get_current_user
+from strawberry_django.permissions import IsAuthenticated
 
 from payments.errors import Unauthenticated
 
@@ -27,3 +28,10 @@ def require_viewer(info: Info):
     if user is None:
         raise Unauthenticated("Log in first.")
     return user
+
+
+def viewer_only() -> IsAuthenticated:
+    """strawberry-django's IsAuthenticated for a field of the viewer's own list:
+    an anonymous caller gets the empty list, the resolver does not run (and the
+    printed schema gains no directive)."""
+    return IsAuthenticated(use_directives=False)

@@ -204,7 +204,7 @@ def _mark_refused(refund: Refund, exc: PaymentsError) -> None:
     """Stripe said no: nothing was refunded, release the reservation (under the
     payment's lock). Should Stripe ever report this refund made after all
     (a refund.* event naming it), apply_refund takes Stripe's word."""
-    code = getattr(exc, "stripe_code", None) or getattr(exc, "decline_code", None) or exc.code.name.lower()
+    code = getattr(exc, "stripe_code", None) or getattr(exc, "decline_code", None) or exc.code
     with transaction.atomic():
         Payment.objects.select_for_update().filter(pk=refund.payment_id).first()
         Refund.objects.filter(pk=refund.pk, stripe_refund_id__isnull=True, status=Refund.Status.PENDING).update(
@@ -253,7 +253,7 @@ def resend_unanswered(*, payment: Payment) -> None:
         try:
             _send(refund, claim=claim)
         except PaymentsError as exc:
-            logger.warning("refund %s re-sent to Stripe: %s (%s)", refund.pk, exc.code.name, exc.message)
+            logger.warning("refund %s re-sent to Stripe: %s (%s)", refund.pk, exc.code, exc.message)
             if isinstance(exc, ProviderUnavailable):
                 for unsent in claimed[index + 1 :]:  # Stripe is not answering: leave the rest for later
                     _release(unsent, claim)

@@ -15,7 +15,7 @@ refusal (null, an empty list, an error code, a subscription error):
 
 paymentStatus goes over a WebSocket to config.asgi.application in-process
 (Strawberry's GraphQLWebsocketCommunicator, the viewer put in the scope); the
-real-socket version is tests/schema/test_subscriptions.py.
+real-socket version is tests/schema/test_live.py.
 """
 
 from __future__ import annotations

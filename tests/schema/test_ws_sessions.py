@@ -23,7 +23,7 @@ from schema.ws_sessions import dead_sessions
 from tests.conftest import make_event
 from tests.live_server import Browser, post_webhook
 from tests.payments.webhooks.test_views import intent
-from tests.schema.test_subscriptions import subscribe
+from tests.schema.test_live import subscribe
 
 CHECK = "0.3"  # GRAPHQL_SESSION_CHECK_SECONDS of the servers here
 

@@ -116,7 +116,7 @@ def test_concurrent_refunds_never_exceed_the_payment(sale, emulator, django_user
         try:
             return refund_payment(actor=staff, payment_id=str(result.payment.pk), amount=1000).refund.amount
         except (RefundExceedsRemaining, NotRefundable) as exc:
-            return exc.code.name
+            return exc.code
 
     outcomes = run_concurrently(10, attempt)
     assert sorted(o for o in outcomes if isinstance(o, int)) == [1000, 1000]  # 2999 holds two refunds of 1000

@@ -268,7 +268,7 @@ def test_concurrent_refund_requests_never_send_one_refund_twice_at_once(transact
             key = "same" if same_key else None
             return refund_payment(actor=refunder, payment_id=str(payment.pk), amount=1000, idempotency_key=key).refund.pk
         except (ProviderUnavailable, refund_services.RefundExceedsRemaining, refund_services.NotRefundable) as exc:
-            return exc.code.name
+            return exc.code
         finally:
             connections.close_all()
 

@@ -1,6 +1,8 @@
-"""The mutations of the foundation, through GraphQL, against the emulator."""
+"""Payments through GraphQL, against the emulator: payment, payments,
+createPaymentIntent, refreshPayment."""
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from events.models import Event
 from payments.models import Customer, Payment, PaymentStatus
@@ -14,6 +16,12 @@ CREATE = """mutation($input: CreatePaymentIntentInput!) {
 }"""
 REFRESH = """mutation($id: ID!) { refreshPayment(id: $id) {
   __typename ... on Payment { id status } ... on OperationInfo { messages { code } } } }"""
+
+
+def make_payment(user, price, **kwargs) -> Payment:
+    return Payment.objects.create(
+        user=user, price=price, tier=price.tier, amount=price.unit_amount, currency=price.currency, **kwargs
+    )
 
 
 def intents_created(emulator) -> list[dict]:
@@ -38,47 +46,6 @@ def create(gql, price, event=None, key=None) -> dict:
     if key is not None:
         variables["input"]["idempotencyKey"] = key
     return gql(CREATE, variables)
-
-
-# ------------------------------------------------------------------ login
-
-
-LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { username } }"
-
-
-def test_login_then_me_then_logout(anon_gql, user):
-    assert anon_gql.ok(LOGIN, {"u": "alice", "p": "pw-alice"})["login"] == {"username": "alice"}
-    assert anon_gql.ok("{ me { username } }")["me"] == {"username": "alice"}
-    assert anon_gql.ok("mutation { logout }")["logout"] is True
-    assert anon_gql.ok("{ me { username } }")["me"] is None
-
-
-def test_wrong_password_is_an_error_not_a_login(anon_gql, user):
-    result = anon_gql(LOGIN, {"u": "alice", "p": "nope"})
-    assert result["errors"][0]["message"] == "Incorrect username/password"
-    assert anon_gql.ok("{ me { username } }")["me"] is None
-
-
-# ------------------------------------------------------------ createEvent
-
-CREATE_EVENT = """mutation($title: String!) { createEvent(input: {title: $title}) {
-  __typename ... on CreateEventPayload { event { title isActive tier { id } } } ... on OperationInfo { messages { code field } } } }"""
-
-
-def test_create_event(gql, user):
-    data = gql.ok(CREATE_EVENT, {"title": "  Dentist  "})
-    assert data["createEvent"] == {"__typename": "CreateEventPayload", "event": {"title": "Dentist", "isActive": False, "tier": None}}
-    assert Event.objects.get().user == user
-
-
-@pytest.mark.parametrize("title", ["", "   ", "x" * 201])
-def test_create_event_refuses_a_bad_title(gql, title):
-    assert codes(gql(CREATE_EVENT, {"title": title}), "createEvent") == ["INVALID_INPUT"]
-    assert not Event.objects.exists()
-
-
-def test_create_event_needs_a_login(anon_gql):
-    assert codes(anon_gql(CREATE_EVENT, {"title": "x"}), "createEvent") == ["UNAUTHENTICATED"]
 
 
 # ---------------------------------------------------- createPaymentIntent
@@ -299,3 +266,67 @@ def test_refresh_payment_when_stripe_is_down(gql, catalog, event, emulator):
     payload = create(gql, catalog["full_eur"], event)["data"]["createPaymentIntent"]
     emulator.inject_fault("connection_error")
     assert codes(gql(REFRESH, {"id": payload["payment"]["id"]}), "refreshPayment") == ["PROVIDER_UNAVAILABLE"]
+
+
+# ------------------------------------------------------- payment, payments
+
+PAYMENT = "query($id: ID!) { payment(id: $id) { id status amount currency failureCode refunds { id } tier { slug } price { display } } }"
+
+
+def test_payment_is_visible_to_its_owner_and_staff_with_view_payment_only(gql_as, user, other_user, staff_user, anon_gql, catalog):
+    payment = make_payment(user, catalog["basic_eur"])
+    variables = {"id": str(payment.pk)}
+    expected = {"id": str(payment.pk), "status": "PENDING", "amount": 999, "currency": "eur", "failureCode": None,
+                "refunds": [], "tier": {"slug": "automated"}, "price": {"display": "€9.99"}}
+    assert gql_as(user).ok(PAYMENT, variables)["payment"] == expected
+    assert gql_as(staff_user).ok(PAYMENT, variables)["payment"] is None  # staff-ness alone reads nothing of others
+    staff_user.user_permissions.add(Permission.objects.get(codename="view_payment", content_type__app_label="payments"))
+    assert gql_as(type(staff_user).objects.get(pk=staff_user.pk)).ok(PAYMENT, variables)["payment"] == expected
+    assert gql_as(other_user).ok(PAYMENT, variables)["payment"] is None
+    assert anon_gql.ok(PAYMENT, variables)["payment"] is None
+    # An id that does not exist answers exactly like someone else's.
+    assert gql_as(other_user).ok(PAYMENT, {"id": "00000000-0000-0000-0000-000000000000"})["payment"] is None
+    assert gql_as(other_user).ok(PAYMENT, {"id": "garbage"})["payment"] is None
+
+
+PAGE = """query($first: Int, $after: String, $status: PaymentStatus) {
+  payments(first: $first, after: $after, status: $status) {
+    totalCount edges { cursor node { id status } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+def test_payments_are_paginated_newest_first(gql, user, other_user, catalog):
+    made = [make_payment(user, catalog["basic_eur"]) for _ in range(5)]
+    make_payment(other_user, catalog["basic_eur"])
+    newest_first = [str(p.pk) for p in sorted(made, key=lambda p: (p.created_at, p.pk), reverse=True)]
+
+    first = gql.ok(PAGE, {"first": 2})["payments"]
+    assert first["totalCount"] == 5
+    assert [e["node"]["id"] for e in first["edges"]] == newest_first[:2]
+    assert first["pageInfo"]["hasNextPage"] and not first["pageInfo"]["hasPreviousPage"]
+
+    seen = [e["node"]["id"] for e in first["edges"]]
+    after = first["pageInfo"]["endCursor"]
+    while after:
+        page = gql.ok(PAGE, {"first": 2, "after": after})["payments"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+    assert seen == newest_first
+
+
+def test_payments_filter_by_status(gql, user, catalog):
+    make_payment(user, catalog["basic_eur"], status="succeeded")
+    make_payment(user, catalog["basic_eur"])
+    page = gql.ok(PAGE, {"status": "SUCCEEDED"})["payments"]
+    assert page["totalCount"] == 1
+    assert page["edges"][0]["node"]["status"] == "SUCCEEDED"
+
+
+def test_payments_refuse_a_bad_cursor_and_a_huge_page(gql, user, catalog):
+    result = gql(PAGE, {"after": "not-a-cursor"})
+    assert result["errors"][0]["message"] == "Invalid cursor."
+    assert "first must be" in gql(PAGE, {"first": 10_000})["errors"][0]["message"]
+
+
+def test_payments_are_empty_when_anonymous(anon_gql, user, catalog):
+    make_payment(user, catalog["basic_eur"])
+    assert anon_gql.ok(PAGE)["payments"]["totalCount"] == 0
