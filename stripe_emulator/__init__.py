@@ -41,16 +41,21 @@ __all__ = [
 
 def get_emulator() -> Emulator:
     """The process's emulator as a Django host configures it: STRIPE_EMULATOR_DB,
-    STRIPE_WEBHOOK_SECRET, STRIPE_EMULATOR_WEBHOOK_URL, STRIPE_EMULATOR_AUTO_DELIVER."""
+    STRIPE_WEBHOOK_SECRET, STRIPE_EMULATOR_WEBHOOK_URL, STRIPE_EMULATOR_AUTO_DELIVER,
+    STRIPE_EMULATOR_PUBLIC_URL."""
     from django.conf import settings
 
     with _lock:  # one instance per process: injected faults must reach the gateway's
-        return _emulator(
+        emulator = _emulator(
             settings.STRIPE_EMULATOR_DB,
             settings.STRIPE_WEBHOOK_SECRET,
             settings.STRIPE_EMULATOR_WEBHOOK_URL,
             getattr(settings, "STRIPE_EMULATOR_AUTO_DELIVER", False),
         )
+        public_url = getattr(settings, "STRIPE_EMULATOR_PUBLIC_URL", "")
+        if public_url:  # where browsers reach its pages (billing_portal.py)
+            emulator.public_url = public_url
+        return emulator
 
 
 _lock = threading.Lock()

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import objects
+from . import objects, publishable
 from .actions import Actions
 from .billing import Billing
+from .billing_portal import BillingPortal
 from .catalog import Catalog
 from .checkout import Checkout
 from .common import (
@@ -41,6 +42,8 @@ from .params import ParamsError
 from .params import check as check_params
 from .payment_intents import PaymentIntents
 from .refunds import Refunds
+from .setup_intents import SetupIntents
+from .trials import Trials
 from .routes import _ROUTES, _route, _Route, not_emulated  # noqa: F401 - _route: the tests build routes
 from .store import IdempotentResult, Store, StoredEvent, Tx
 from .webhook_endpoints import WebhookEndpoints
@@ -74,7 +77,8 @@ class _Fault:
 
 
 class Emulator(
-    Customers, PaymentIntents, Refunds, Catalog, Billing, Checkout, WebhookEndpoints, Events, Actions
+    Customers, PaymentIntents, SetupIntents, Refunds, Catalog, Billing, Trials, BillingPortal,
+    Checkout, WebhookEndpoints, Events, Actions,
 ):
     """Stripe, for one test-mode account, with its state in the SQLite file ``db_path``."""
 
@@ -117,7 +121,8 @@ class Emulator(
         body = post_data.decode("utf-8") if isinstance(post_data, bytes) else post_data or ""
         lowered = {name.lower(): value for name, value in headers.items()}
         key = lowered.get("idempotency-key") if method == "POST" else None
-        result, replayed = self._execute(method, parts.path, parts.query, body, key)
+        public = publishable.is_publishable(lowered.get("authorization", ""))
+        result, replayed = self._execute(method, parts.path, parts.query, body, key, public)
         if fault == "timeout":  # Stripe did the work; the answer was lost on the way back.
             raise EmulatorConnectionError(fault)
         response_headers = Headers(
@@ -132,7 +137,7 @@ class Emulator(
         return result.body, result.status, response_headers
 
     def _execute(
-        self, method: str, path: str, query: str, body: str, key: str | None
+        self, method: str, path: str, query: str, body: str, key: str | None, public: bool = False
     ) -> tuple[IdempotentResult, bool]:
         """Run the request, or replay what this idempotency key got the first time."""
         pairs = sorted(
@@ -152,14 +157,14 @@ class Emulator(
                 )
                 error = {"error": {"type": "idempotency_error", "message": message}}
                 return IdempotentResult(fingerprint, 400, json.dumps(error), request_id), False
-            status, response = self._dispatch(tx, method, path, query, body)
+            status, response = self._dispatch(tx, method, path, query, body, public)
             result = IdempotentResult(fingerprint, status, json.dumps(response), request_id)
             if key and status < 500:
                 tx.remember(key, result)
             return result, False
 
     def _dispatch(
-        self, tx: Tx, method: str, path: str, query: str, body: str
+        self, tx: Tx, method: str, path: str, query: str, body: str, public: bool = False
     ) -> tuple[int, StripeObject]:
         try:
             route, path_args = self._match(method, path)
@@ -167,6 +172,8 @@ class Emulator(
                 params = {**decode_form(query), **decode_form(body)}
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
+            if public:  # a publishable key: Stripe.js's few calls (publishable.py)
+                params = publishable.authorize(tx, route, path_args, params)
             try:  # what Stripe refuses before the endpoint runs
                 check_params(route.params, params)
             except ParamsError as exc:

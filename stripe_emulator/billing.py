@@ -59,6 +59,9 @@ class Billing:
                 param="payment_settings",
             )
         sub = billing_objects.subscription(customer["id"], price, save_default_payment_method=save or "off")
+        trial_end = self._trial_end(params, price, sub["created"])
+        if trial_end is not None:  # trials.py
+            self._begin_trial(sub, trial_end)
         sub["metadata"] = _metadata({}, params)
         if params.get("default_payment_method"):
             method = self._payment_method(
@@ -67,6 +70,8 @@ class Billing:
             sub["default_payment_method"] = method["id"]
         if _bool(params, "cancel_at_period_end"):
             self._set_cancel_at_period_end(sub, True)
+        if trial_end is not None:  # nothing is due now, whatever the payment_behavior
+            return self._start_trial(tx, sub, customer, behavior)
         if behavior != "error_if_incomplete":
             return self._start_subscription(tx, sub, customer, behavior, params)
         try:
@@ -155,11 +160,9 @@ class Billing:
         return billing_objects.invoice(sub, customer, product, billing_reason=billing_reason, period=period)
 
     @staticmethod
-    def _open_invoice(
-        tx: Tx, invoice: StripeObject, customer: StripeObject, sub: StripeObject
-    ) -> StripeObject:
-        """Store the draft, then finalize it at once as Stripe does a subscription's:
-        numbered, open, and with the PaymentIntent that pays it, which it returns."""
+    def _finalize_invoice(tx: Tx, invoice: StripeObject, customer: StripeObject) -> None:
+        """Store the draft (``invoice.created``), then finalize it: numbered and open. The
+        caller emits ``invoice.finalized`` once the invoice's payment is attached."""
         tx.put(invoice)
         tx.emit("invoice.created", invoice)
         finalized = objects.now()
@@ -174,6 +177,14 @@ class Billing:
         invoice["status_transitions"]["finalized_at"] = finalized
         customer["next_invoice_sequence"] += 1
         tx.put(customer)
+
+    @staticmethod
+    def _open_invoice(
+        tx: Tx, invoice: StripeObject, customer: StripeObject, sub: StripeObject
+    ) -> StripeObject:
+        """Store the draft, then finalize it at once as Stripe does a subscription's:
+        numbered, open, and with the PaymentIntent that pays it, which it returns."""
+        Billing._finalize_invoice(tx, invoice, customer)
         intent = objects.payment_intent(
             amount=invoice["amount_due"],
             currency=invoice["currency"],

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import portal
 from .api import Emulator, EmulatorConnectionError
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -39,6 +40,8 @@ class App:
         headers = {
             key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
         }
+        if portal.handles(path):  # the customer portal's page
+            return portal.serve(self.emulator, environ, path, start_response)
         if not path.startswith("/v1/"):
             return _json(start_response, 404, _error(f"Unrecognized request URL ({environ['REQUEST_METHOD']}: {path})."))
         if not headers.get("Authorization", "").removeprefix("Bearer ").strip():

@@ -29,10 +29,14 @@ def _route(method: str, path: str, handler: str, params: type) -> _Route:
 
 
 # What the emulator would otherwise silently get wrong: a manual capture captured
-# at once, a trial charged at once, a metered price billed as licensed.
+# at once, a Checkout trial charged at once, a trial without a card paused or
+# canceled, a metered price billed as licensed, a portal configured otherwise.
 NOT_EMULATED: dict[tuple[str, str], tuple[tuple[str, frozenset[str] | None], ...]] = {
     ("POST", "/v1/payment_intents"): (("capture_method", frozenset({"automatic", "automatic_async"})),),
-    ("POST", "/v1/subscriptions"): (("trial_period_days", None), ("trial_end", None), ("trial_from_plan", None)),
+    ("POST", "/v1/subscriptions"): (
+        ("trial_settings.end_behavior.missing_payment_method", frozenset({"create_invoice"})),
+    ),
+    ("POST", "/v1/billing_portal/sessions"): (("configuration", None), ("flow_data", None), ("on_behalf_of", None)),
     ("POST", "/v1/prices"): (("recurring.usage_type", frozenset({"licensed"})),),
     ("POST", "/v1/checkout/sessions"): (
         ("payment_intent_data.capture_method", frozenset({"automatic", "automatic_async"})),
@@ -86,6 +90,20 @@ _ROUTES = (
         "/v1/payment_intents/{id}/cancel",
         "_cancel_payment_intent",
         sp.PaymentIntentCancelParams,
+    ),
+    _route("POST", "/v1/setup_intents", "_create_setup_intent", sp.SetupIntentCreateParams),
+    _route("GET", "/v1/setup_intents/{id}", "_get_setup_intent", sp.SetupIntentRetrieveParams),
+    _route(
+        "POST", "/v1/setup_intents/{id}/confirm", "_confirm_setup_intent", sp.SetupIntentConfirmParams
+    ),
+    _route(
+        "POST", "/v1/setup_intents/{id}/cancel", "_cancel_setup_intent", sp.SetupIntentCancelParams
+    ),
+    _route(
+        "POST",
+        "/v1/billing_portal/sessions",
+        "_create_billing_portal_session",
+        sp.billing_portal.SessionCreateParams,
     ),
     _route("GET", "/v1/charges/{id}", "_get_charge", sp.ChargeRetrieveParams),
     _route("POST", "/v1/refunds", "_create_refund", sp.RefundCreateParams),
