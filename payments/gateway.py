@@ -46,6 +46,7 @@ NO_SECRET_KEY = "sk_test_local"
 class CustomerData:
     id: str
     email: str
+    default_payment_method: str | None = None  # invoice_settings.default_payment_method
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,11 @@ class SubscriptionData:
     metadata: Mapping[str, str]
     latest_invoice: InvoiceData | None  # when expanded
     created: int
+    trial_start: int | None = None
+    trial_end: int | None = None
+    # The pending SetupIntent's client secret (a trial's card to save), when expanded.
+    setup_client_secret: str | None = None
+    default_payment_method: str | None = None
 
 
 @_strict
@@ -307,7 +313,20 @@ def subscription_from_dict(obj: Mapping[str, Any]) -> SubscriptionData:
         metadata=dict(obj.get("metadata") or {}),
         latest_invoice=invoice_from_dict(latest) if isinstance(latest, Mapping) else None,
         created=int(obj["created"]),
+        trial_start=obj.get("trial_start"),
+        trial_end=obj.get("trial_end"),
+        setup_client_secret=_setup_client_secret(obj.get("pending_setup_intent")),
+        default_payment_method=_id(obj.get("default_payment_method")),
     )
+
+
+def _setup_client_secret(setup_intent: Any) -> str | None:
+    """An expanded pending SetupIntent's secret while it still needs the customer."""
+    if not isinstance(setup_intent, Mapping):
+        return None
+    if setup_intent.get("status") not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        return None
+    return _text(setup_intent.get("client_secret"), optional=True)
 
 
 @dataclass(frozen=True)
@@ -501,9 +520,14 @@ def retrieve_balance_transaction(balance_transaction_id: str) -> BalanceTransact
 
 
 def retrieve_charge_balance_transaction(charge_id: str) -> BalanceTransactionData | None:
+    return retrieve_charge(charge_id).balance_transaction
+
+
+def retrieve_charge(charge_id: str) -> ChargeData:
+    """The charge with its balance transaction (the ledger's read; what paid and the
+    receipt come with it)."""
     charge = _call(get_client().v1.charges.retrieve, charge_id, params={"expand": ["balance_transaction"]})
-    txn = charge.to_dict().get("balance_transaction")
-    return balance_transaction_from_dict(txn) if isinstance(txn, Mapping) else None
+    return charge_from_dict(charge.to_dict())
 
 
 def retrieve_balance() -> dict[str, int]:
@@ -515,7 +539,7 @@ def retrieve_balance() -> dict[str, int]:
     return totals
 
 
-_SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret", "latest_invoice.payments"]
+_SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret", "latest_invoice.payments", "pending_setup_intent"]
 
 
 def create_product(*, name: str, description: str, metadata: Mapping[str, str], idempotency_key: str) -> str:
@@ -528,33 +552,39 @@ def create_product(*, name: str, description: str, metadata: Mapping[str, str], 
 
 def create_price(
     *, product_id: str, currency: str, unit_amount: int, interval: str | None, interval_count: int | None,
-    metadata: Mapping[str, str], idempotency_key: str,
+    metadata: Mapping[str, str], idempotency_key: str, trial_period_days: int | None = None,
 ) -> str:
     params: dict[str, Any] = {
         "product": product_id, "currency": currency, "unit_amount": unit_amount, "metadata": dict(metadata),
     }
     if interval:
         params["recurring"] = {"interval": interval, "interval_count": interval_count or 1}
+        if trial_period_days:
+            params["recurring"]["trial_period_days"] = trial_period_days
     price = _call(get_client().v1.prices.create, params=params, options={"idempotency_key": idempotency_key})
     return price.id
 
 
 def create_subscription(
-    *, customer_id: str, price_id: str, metadata: Mapping[str, str], idempotency_key: str
+    *, customer_id: str, price_id: str, metadata: Mapping[str, str], idempotency_key: str,
+    trial_period_days: int | None = None,
 ) -> SubscriptionData:
     """default_incomplete: the first invoice waits for the customer to confirm its
-    payment with Stripe.js (the confirmation secret comes back expanded)."""
+    payment with Stripe.js (the confirmation secret comes back expanded). With
+    ``trial_period_days`` it starts trialing, nothing due, and its pending SetupIntent
+    (expanded) saves the card the first renewal is charged to."""
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "items": [{"price": price_id}],
+        "payment_behavior": "default_incomplete",
+        "payment_settings": {"save_default_payment_method": "on_subscription"},
+        "metadata": dict(metadata),
+        "expand": _SUBSCRIPTION_EXPAND,
+    }
+    if trial_period_days:  # ours decides (one trial per customer and tier), not the price's
+        params["trial_period_days"] = trial_period_days
     sub = _call(
-        get_client().v1.subscriptions.create,
-        params={
-            "customer": customer_id,
-            "items": [{"price": price_id}],
-            "payment_behavior": "default_incomplete",
-            "payment_settings": {"save_default_payment_method": "on_subscription"},
-            "metadata": dict(metadata),
-            "expand": _SUBSCRIPTION_EXPAND,
-        },
-        options={"idempotency_key": idempotency_key},
+        get_client().v1.subscriptions.create, params=params, options={"idempotency_key": idempotency_key}
     )
     return subscription_from_dict(sub.to_dict())
 
@@ -704,6 +734,7 @@ class PriceData:
     interval_count: int | None
     active: bool
     metadata: Mapping[str, str]
+    trial_period_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -741,6 +772,7 @@ def price_from_dict(obj: Mapping[str, Any]) -> PriceData:
         interval_count=int(recurring["interval_count"]) if recurring.get("interval_count") else None,
         active=bool(obj.get("active", True)),
         metadata=dict(obj.get("metadata") or {}),
+        trial_period_days=int(recurring["trial_period_days"]) if recurring.get("trial_period_days") else None,
     )
 
 
@@ -858,3 +890,56 @@ def update_webhook_endpoint(
         options={"idempotency_key": idempotency_key},
     )
     return webhook_endpoint_from_dict(endpoint.to_dict())
+
+
+# ----------------------------------------- subscription lifecycle: trials, portal, receipts
+
+
+@dataclass(frozen=True)
+class ChargeData:
+    id: str
+    status: str  # succeeded | pending | failed
+    payment_intent: str | None
+    payment_method_type: str  # payment_method_details.type: card, sepa_debit, ...
+    card_brand: str  # the method's brand where it has one (a card's visa, mastercard, ...)
+    card_last4: str
+    receipt_url: str
+    balance_transaction: BalanceTransactionData | None  # when expanded
+
+
+@_strict
+def charge_from_dict(obj: Mapping[str, Any]) -> ChargeData:
+    details = obj.get("payment_method_details") or {}
+    kind = details.get("type") or ""
+    method = details.get(kind) if isinstance(details.get(kind), Mapping) else {}
+    txn = obj.get("balance_transaction")
+    return ChargeData(
+        id=_text(obj["id"]),
+        status=_text(obj["status"]),
+        payment_intent=_id(obj.get("payment_intent")),
+        payment_method_type=_text(kind)[:64],
+        card_brand=(_text(method.get("brand"), optional=True) or "")[:32],
+        card_last4=(_text(method.get("last4"), optional=True) or "")[:4],
+        receipt_url=(_text(obj.get("receipt_url"), optional=True) or "")[:1000],
+        balance_transaction=balance_transaction_from_dict(txn) if isinstance(txn, Mapping) else None,
+    )
+
+
+@_strict
+def customer_from_dict(obj: Mapping[str, Any]) -> CustomerData:
+    settings_ = obj.get("invoice_settings") or {}
+    return CustomerData(
+        id=_text(obj["id"]),
+        email=obj.get("email") or "",
+        default_payment_method=_id(settings_.get("default_payment_method")),
+    )
+
+
+def create_billing_portal_session(*, customer_id: str, return_url: str, idempotency_key: str) -> str:
+    """The customer portal's URL for the customer (Stripe's default portal configuration)."""
+    session = _call(
+        get_client().v1.billing_portal.sessions.create,
+        params={"customer": customer_id, "return_url": return_url},
+        options={"idempotency_key": idempotency_key},
+    )
+    return _text(session.url)

@@ -26,7 +26,7 @@ from payments.services import payments as payment_services
 from payments.services import checkout as checkout_services
 from payments.services import refunds as refund_services
 from payments.services import subscriptions as subscription_services
-from schema import types
+from schema import billing_portal, types
 from schema.errors import operation_info, rate_limited
 
 
@@ -109,6 +109,10 @@ class CreateSubscriptionPayload:
     subscription: types.Subscription
     client_secret: str | None = strawberry.field(
         description="Confirm the first invoice with Stripe.js; null when nothing is due now."
+    )
+    setup_client_secret: str | None = strawberry.field(
+        default=None,
+        description="A trial's SetupIntent: save a card for the first renewal (stripe.confirmSetup).",
     )
     publishable_key: str
 
@@ -304,7 +308,8 @@ class Mutation:
         except PaymentsError as exc:
             return operation_info(exc)
         return CreateSubscriptionPayload(
-            subscription=result.subscription, client_secret=result.client_secret, publishable_key=result.publishable_key
+            subscription=result.subscription, client_secret=result.client_secret,
+            setup_client_secret=result.setup_client_secret, publishable_key=result.publishable_key,
         )
 
     @strawberry_django.mutation(
@@ -348,3 +353,5 @@ class Mutation:
             return payment_services.refresh_payment(user=_viewer(info), payment_id=str(id))
         except PaymentsError as exc:
             return operation_info(exc)
+
+    create_billing_portal_session = billing_portal.create_billing_portal_session_field

@@ -56,6 +56,14 @@ class Price:
     active: bool
     display: str = strawberry_django.field(only=["unit_amount", "currency", "type", "interval", "interval_count"])
     stripe_price_id: str | None
+    trial_period_days: int | None = strawberry_django.field(description="RECURRING only; null: no trial.")
+
+
+@strawberry.type(name="PaymentMethodDetails", description="The card (or other method) that paid.")
+class PaymentMethodDetails:
+    type: str
+    brand: str | None
+    last4: str | None
 
 
 @strawberry.type(name="Payable", description="What a payment pays for, owned by another app.")
@@ -107,6 +115,21 @@ class Payment:
     @strawberry_django.field(only=["failure_message"])
     def failure_message(self, root: models.Payment) -> str | None:
         return root.failure_message or None
+
+    @strawberry_django.field(
+        only=["payment_method_type", "card_brand", "card_last4"],
+        description="The card (or other method) that paid; null until one did.",
+    )
+    def payment_method(self, root: models.Payment) -> PaymentMethodDetails | None:
+        if not root.payment_method_type:
+            return None
+        return PaymentMethodDetails(
+            type=root.payment_method_type, brand=root.card_brand or None, last4=root.card_last4 or None
+        )
+
+    @strawberry_django.field(only=["receipt_url"], description="Stripe's receipt of the charge.")
+    def receipt_url(self, root: models.Payment) -> str | None:
+        return root.receipt_url or None
 
 
 @strawberry.type(name="PaymentEdge")
@@ -161,6 +184,10 @@ class Subscription:
     canceled_at: datetime | None
     stripe_subscription_id: str | None
     created_at: datetime
+
+    @strawberry_django.field(only=["status", "trial_end"], description="While TRIALING: when the trial ends.")
+    def trial_end(self, root: models.Subscription) -> datetime | None:
+        return root.trial_end if root.status == models.Subscription.Status.TRIALING else None
 
 
 @strawberry_django.type(models.Invoice, name="Invoice", description="One line of the viewer's billing history.")

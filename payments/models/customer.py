@@ -16,6 +16,9 @@ class Customer(models.Model):
     subscription_checkout_session_id = models.CharField(max_length=255, null=True, blank=True)
     subscription_checkout_fingerprint = models.CharField(max_length=64, blank=True, default="")
     subscription_checkout_idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # invoice_settings.default_payment_method, as customer.updated last said (the
+    # billing portal's card update): what renewals without a card of their own use.
+    default_payment_method_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # the admin's date navigation
 
     def __str__(self) -> str:

@@ -64,6 +64,7 @@ from payments.services.customers import customer_get_or_create
 from payments.services.idempotency import check_idempotency_key, request_fingerprint
 from payments.services.payments import apply_payment_intent
 from payments.services.refunds import apply_refund
+from payments.services.trials import trial_days_for
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class SubscriptionResult:
     subscription: Subscription
     client_secret: str | None
     publishable_key: str
+    setup_client_secret: str | None = None  # a trial's SetupIntent (services.trials)
 
 
 def _ts(value: int | None) -> datetime | None:
@@ -158,7 +160,8 @@ def _start(*, customer: Customer, user, price: Price, idempotency_key: str | Non
     if reuse is not None:
         return reuse, None
     subscription = Subscription.objects.create(
-        user=user, price=price, tier=price.tier, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint
+        user=user, price=price, tier=price.tier, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
+        trial_period_days=trial_days_for(user=user, price=price),  # decided once, under the Customer lock
     )
     return subscription, None
 
@@ -192,6 +195,7 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
                     price_id=stripe_price,
                     metadata={"subscription_id": str(locked.pk), "user_id": str(locked.user_id)},
                     idempotency_key=f"subscription-{locked.pk}-create",
+                    trial_period_days=locked.trial_period_days,
                 )
                 locked.stripe_subscription_id = data.id
                 locked.save(update_fields=["stripe_subscription_id", "updated_at"])
@@ -202,9 +206,10 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
         if data.latest_invoice.status == "open" and data.latest_invoice.amount_due > 0:
             secret = data.latest_invoice.client_secret
     subscription.refresh_from_db()
+    setup_secret = data.setup_client_secret if subscription.status == Subscription.Status.TRIALING else None
     if subscription.status in Subscription.FINAL or subscription.closed_reason:
-        secret = None  # nothing to pay for any more: its invoice must not be paid
-    return SubscriptionResult(subscription, secret, config.publishable_key)
+        secret = setup_secret = None  # nothing to pay for any more: its invoice must not be paid
+    return SubscriptionResult(subscription, secret, config.publishable_key, setup_secret)
 
 
 def start_subscription_checkout(
@@ -484,6 +489,8 @@ def _snapshot_fields(data: gateway.SubscriptionData) -> dict:
         "cancel_at_period_end": data.cancel_at_period_end,
         "canceled_at": _ts(data.canceled_at),
         "ended_at": _ts(data.ended_at),
+        "trial_start": _ts(data.trial_start),
+        "trial_end": _ts(data.trial_end),
     }
 
 

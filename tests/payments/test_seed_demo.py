@@ -11,9 +11,10 @@ def test_seed_demo_is_idempotent_and_makes_a_usable_catalog(settings):
     call_command("seed_demo")
     call_command("seed_demo")
     assert list(Tier.objects.values_list("slug", flat=True)) == ["automated", "full-escalation"]
-    assert Price.objects.count() == 5
+    assert Price.objects.count() == 6
+    assert Price.objects.get(trial_period_days=14).is_recurring
     assert set(Price.objects.filter(type="one_time").values_list("currency", flat=True)) == {"eur", "usd"}
-    assert Price.objects.filter(type="recurring").count() == 1
+    assert Price.objects.filter(type="recurring").count() == 2
     assert get_user_model().objects.get(username="demo").check_password("demo")
 
 

@@ -29,6 +29,9 @@ DEMO_TIERS = [
             {"currency": "eur", "unit_amount": 2999},
             {"currency": "usd", "unit_amount": 3299},
             {"currency": "eur", "unit_amount": 1999, "type": "recurring", "interval": "month", "interval_count": 1},
+            # Price 6: the walk of a trial (README, Subscriptions).
+            {"currency": "usd", "unit_amount": 2199, "type": "recurring", "interval": "month", "interval_count": 1,
+             "trial_period_days": 14},
         ],
     },
 ]
@@ -51,6 +54,7 @@ class Command(BaseCommand):
                     type=price.get("type", Price.Type.ONE_TIME),
                     interval=price.get("interval"),
                     interval_count=price.get("interval_count"),
+                    trial_period_days=price.get("trial_period_days"),
                 )
         self.stdout.write(f"demo catalog: {Tier.objects.count()} tiers, {Price.objects.count()} prices")
         if settings.DEBUG:
