@@ -5,7 +5,7 @@ included, the driver's own BEGIN/COMMIT not) and Stripe calls.
 ``CountersMiddleware`` (first in bench.settings.MIDDLEWARE) starts a counter in
 a context variable; the sync view runs in a thread with a copy of that
 context, so a wrapper installed on every database connection
-(``connection_created``) and one around ``payments.gateway.get_client`` add to
+(``connection_created``) and one around ``payments.gateway.client.get_client`` add to
 the request's own counter. The response carries ``X-Bench-Queries`` and
 ``X-Bench-Stripe-Calls``."""
 
@@ -39,11 +39,11 @@ def _install(sender, connection, **kwargs) -> None:
 
 def count_stripe_calls() -> None:
     """Wrap the gateway's client getter: every Stripe call goes through it."""
-    from payments import gateway
+    from payments.gateway import client as gateway_client
 
-    if getattr(gateway.get_client, "_bench_counted", False):
+    if getattr(gateway_client.get_client, "_bench_counted", False):
         return
-    original = gateway.get_client
+    original = gateway_client.get_client
 
     def get_client():
         global _stripe_calls_total
@@ -55,7 +55,7 @@ def count_stripe_calls() -> None:
         return original()
 
     get_client._bench_counted = True
-    gateway.get_client = get_client
+    gateway_client.get_client = get_client
 
 
 def stripe_calls_total() -> int:

@@ -5,7 +5,7 @@
 quote, an ``=`` (or an empty one) is double-quoted with ``\\`` escapes; None is
 ``-``. Two line makers use it: one per webhook delivery (``payments.webhooks``)
 and one per call that reaches Stripe (``payments.stripe``, from the gateway's
-``_call``). This module never imports ``stripe``.
+``client.call``). It formats what it is given: no ``stripe`` import, no query.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import re
 import time
 import types
-from collections.abc import Mapping
 from typing import Any
 
 stripe_logger = logging.getLogger("payments.stripe")
@@ -44,33 +43,6 @@ def kv(**fields: Any) -> str:
 # ------------------------------------------------------------------ webhooks
 
 
-def intent_id_of_event(event_type: str, obj: Mapping[str, Any]) -> str | None:
-    """The PaymentIntent an event is about: the object's id for ``payment_intent.*``,
-    else its ``payment_intent`` (charges, refunds, Checkout Sessions); None when none."""
-    intent = obj.get("id") if event_type.startswith("payment_intent.") else obj.get("payment_intent")
-    if isinstance(intent, Mapping):
-        intent = intent.get("id")
-    return intent if intent and isinstance(intent, str) else None
-
-
-def payment_id_for_event(event_type: str, obj: Mapping[str, Any]) -> str | None:
-    """Our Payment's id when the event's object is (or points to) one of our
-    payments (``intent_id_of_event``). One indexed query at most; None when not
-    applicable (no query then)."""
-    intent = intent_id_of_event(event_type, obj)
-    if intent is None:
-        return None
-    from django.db import DatabaseError
-
-    from payments.models import Payment
-
-    try:
-        payment_id = Payment.objects.filter(stripe_payment_intent_id=intent).values_list("pk", flat=True).first()
-    except DatabaseError:  # a log line never fails the delivery
-        return None
-    return str(payment_id) if payment_id else None
-
-
 def webhook_line(
     *,
     event_id: str | None,
@@ -78,15 +50,13 @@ def webhook_line(
     outcome: str,
     duration_ms: float,
     payment_id: str | None = None,
-    obj: Mapping[str, Any] | None = None,
     reason: str | None = None,
 ) -> str:
     """The one line logged per webhook delivery (logger ``payments.webhooks``):
     ``webhook event=evt_… type=… outcome=processed duration_ms=12.3 payment=<id or ->``.
 
-    ``payment_id``: our Payment's id when the caller knows it already (no query).
-    Otherwise, when ``obj`` (the event's object) is given, it is looked up
-    (``payment_id_for_event``: one indexed query at most); without either it is ``-``.
+    ``payment_id``: our Payment's id, as the caller found it (this module runs no
+    query: the webhook view passes what its event lookup answered); ``-`` without.
     A delivery refused before it was parsed has no event: ``event=- type=-``, and
     its ``reason`` (the last field, only then).
 
@@ -96,8 +66,6 @@ def webhook_line(
     an event of the other mode: stored as refused), ``invalid`` (signed, but its
     object cannot be read: stored as failed): 400; ``too_large`` (before the body
     is parsed): 413; ``failed`` (stored, the handler raised; Stripe retries): 500."""
-    if payment_id is None and obj is not None and event_type:
-        payment_id = payment_id_for_event(event_type, obj)
     fields: dict[str, Any] = {
         "event": event_id,
         "type": event_type,

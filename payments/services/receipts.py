@@ -11,13 +11,13 @@ import logging
 
 from django.db import transaction
 
-from payments import gateway
 from payments.models import Payment
+from payments.stripe_data import ChargeData
 
 logger = logging.getLogger(__name__)
 
 
-def apply_charge(*, data: gateway.ChargeData) -> Payment | None:
+def apply_charge(*, data: ChargeData) -> Payment | None:
     """A charge's snapshot (a webhook's): recorded on its Payment once it succeeded."""
     if data.status != "succeeded" or not data.payment_intent:
         return None
@@ -30,7 +30,7 @@ def apply_charge(*, data: gateway.ChargeData) -> Payment | None:
         return payment
 
 
-def record_charge_details(*, payment_id, data: gateway.ChargeData) -> None:
+def record_charge_details(*, payment_id, data: ChargeData) -> None:
     """The charge the ledger just read for ``payment_id`` (after the webhook's commit)."""
     if data.status != "succeeded":
         return
@@ -40,7 +40,7 @@ def record_charge_details(*, payment_id, data: gateway.ChargeData) -> None:
             _record(payment, data)
 
 
-def _record(payment: Payment, data: gateway.ChargeData) -> None:
+def _record(payment: Payment, data: ChargeData) -> None:
     """Fill what the charge says and the row lacks: a later snapshot adds (Stripe fills
     receipt_url after the charge), never blanks; another succeeded charge is not ours."""
     if payment.stripe_charge_id and payment.stripe_charge_id != data.id:

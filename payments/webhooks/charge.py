@@ -1,4 +1,4 @@
-from payments.gateway import WebhookEventData, charge_from_dict
+from payments.stripe_data import WebhookEventData, charge_from_dict
 from payments.services.receipts import apply_charge
 
 

@@ -1,4 +1,4 @@
-from payments.gateway import WebhookEventData, customer_from_dict
+from payments.stripe_data import WebhookEventData, customer_from_dict
 from payments.services.billing_portal import apply_customer
 
 

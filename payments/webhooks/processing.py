@@ -18,18 +18,18 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timezone
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone as dj_timezone
 
 from payments.conf import get_config
 from payments.errors import MalformedStripeObject, SecurityAlarm
-from payments.gateway import WebhookEventData
-from payments.logging import intent_id_of_event
 from payments.models import Payment, WebhookEvent
 from payments.services.notifications import notify_alarm
+from payments.stripe_data import WebhookEventData, payment_intent_id_of
 from payments.webhooks import charge, checkout, customer, invoice, payment_intent, refunds, subscription
 
 logger = logging.getLogger("payments.webhooks")
@@ -75,7 +75,7 @@ def lookup_event(event: WebhookEventData) -> KnownEvent:
         f"(SELECT {qn(payments.pk.column)} FROM {payment_table} "
         f"WHERE {qn(payments.get_field('stripe_payment_intent_id').column)} = %s)"
     )
-    intent = intent_id_of_event(event.type, event.object)
+    intent = event.payment_intent_id
     with connection.cursor() as cursor:
         cursor.execute(sql, [event.id, event.id, intent])
         pk, status, payment_id = cursor.fetchone()
@@ -84,11 +84,27 @@ def lookup_event(event: WebhookEventData) -> KnownEvent:
     return KnownEvent(pk, status, payment_id)
 
 
+def payment_id_for_event(event_type: str, obj: Mapping[str, Any]) -> str | None:
+    """Our Payment's id when the event's object is (or points to) one of our
+    payments, for the log line of an event whose payment ``lookup_event`` did not
+    know (processing may have linked it since). One indexed query at most; none
+    when the event names no PaymentIntent. A failed query is None: a log line
+    never fails the delivery."""
+    intent = payment_intent_id_of(event_type, obj)
+    if intent is None:
+        return None
+    try:
+        payment_id = Payment.objects.filter(stripe_payment_intent_id=intent).values_list("pk", flat=True).first()
+    except DatabaseError:
+        return None
+    return str(payment_id) if payment_id else None
+
+
 def searchable_ids(event_type: str, obj) -> dict[str, str]:
     """The identifiers the admin finds a stored event by (indexed columns; the
     payload itself is never searched): its object's id and its PaymentIntent's."""
     object_id = obj.get("id") if isinstance(obj, Mapping) else None
-    intent = intent_id_of_event(event_type, obj) if isinstance(obj, Mapping) else None
+    intent = payment_intent_id_of(event_type, obj) if isinstance(obj, Mapping) else None
     return {
         "object_id": object_id[:255] if isinstance(object_id, str) else "",
         "payment_intent_id": (intent or "")[:255],

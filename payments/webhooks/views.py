@@ -13,6 +13,7 @@ from payments import gateway
 from payments.conf import get_config
 from payments.errors import InvalidWebhook
 from payments.logging import webhook_line
+from payments.webhooks import processing
 from payments.webhooks.processing import KnownEvent, lookup_event, process_event
 
 logger = logging.getLogger("payments.webhooks")
@@ -27,6 +28,9 @@ def _log(started: float, outcome: str, *, event=None, known_payment: str | None 
     level = logging.WARNING if reason is not None else logging.INFO
     if not logger.isEnabledFor(level):
         return
+    payment_id = known_payment
+    if lookup and event is not None and payment_id is None:
+        payment_id = processing.payment_id_for_event(event.type, event.object)
     logger.log(
         level,
         "%s",
@@ -35,8 +39,7 @@ def _log(started: float, outcome: str, *, event=None, known_payment: str | None 
             event_type=event.type if event is not None else None,
             outcome=outcome,
             duration_ms=(time.monotonic() - started) * 1000,
-            payment_id=known_payment,
-            obj=event.object if lookup and event is not None else None,
+            payment_id=payment_id,
             reason=reason,
         ),
     )

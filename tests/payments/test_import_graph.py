@@ -1,5 +1,6 @@
 """The project's import graph has no cycle, and the layers point one way:
 services never import webhooks or operations, webhooks never import operations,
+only the gateway imports ``stripe`` (stripe_data, its plain values, does not),
 the gateway never names the emulator, and the emulator never imports the
 product. Read from the source (ast), imports inside functions included, so a
 cycle cannot hide behind a late import."""
@@ -104,3 +105,49 @@ def test_webhooks_never_import_operations():
 
 def test_the_emulator_never_imports_the_product():
     assert {(m, t) for m, t in _imports_of("stripe_emulator") if not t.startswith("stripe_emulator")} == set()
+
+
+def _stripe_importers() -> set[str]:
+    """The project's modules that import the ``stripe`` library (or a part of it)."""
+    found = set()
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                targets = [node.module or ""]
+            else:
+                continue
+            if any(t == "stripe" or t.startswith("stripe.") for t in targets):
+                found.add(name)
+    return found
+
+
+def test_only_the_gateway_imports_stripe():
+    """The emulator is a Stripe of its own (it reads stripe-python's typed params
+    to accept what Stripe accepts); in the product only payments.gateway may."""
+    product = {m for m in _stripe_importers() if not m.startswith("stripe_emulator")}
+    assert product and all(m.startswith("payments.gateway.") for m in product), product
+    assert not {m for m in product if m.startswith("payments.stripe_data")}
+
+
+def test_the_stripe_importer_finder_finds_them():
+    assert {"payments.gateway.client", "payments.gateway.webhooks", "stripe_emulator.routes"} <= _stripe_importers()
+    assert "payments.stripe_data.events" not in _stripe_importers()
+
+
+def test_the_gateway_does_not_know_the_emulator_exists():
+    """It reaches any Stripe by STRIPE_API_BASE / STRIPE_HTTP_CLIENT (settings)."""
+    sources = [p for n, p in _modules().items() if n.startswith(("payments.gateway", "payments.stripe_data"))]
+    assert len(sources) > 5
+    assert [str(p) for p in sources if "emulator" in p.read_text().lower()] == []
+
+
+def test_the_log_line_maker_runs_no_query():
+    """payments.logging formats what it is given: it imports neither the models nor django.db."""
+    imported = import_graph()["payments.logging"]
+    source = ast.parse((ROOT / "payments" / "logging.py").read_text())
+    modules = {alias.name for node in ast.walk(source) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module for node in ast.walk(source) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {m for m in imported if m.startswith("payments.models")}
+    assert not {m for m in modules if m.startswith(("django.db", "payments.models"))}, modules

@@ -1,5 +1,5 @@
 """The structured log lines: one per webhook delivery (refused ones included), one
-per Stripe call (gateway._call, driven by real mutations against the emulator),
+per Stripe call (gateway.client.call, driven by real mutations against the emulator),
 and kv()'s quoting."""
 
 from __future__ import annotations
@@ -125,17 +125,17 @@ def test_the_line_names_the_payment_the_events_lookup_found_without_a_second_que
     webhook_line: payment_id_for_event (a second query) is not called then, nor
     for a duplicate; only an event whose payment was unknown before processing is
     looked up again (processing may have linked it)."""
-    from payments import logging as payments_logging
+    from payments.webhooks import processing
 
     payment = paid_undelivered()
     second_lookups: list[str] = []
-    real = payments_logging.payment_id_for_event
+    real = processing.payment_id_for_event
 
     def counted(event_type, obj):
         second_lookups.append(event_type)
         return real(event_type, obj)
 
-    monkeypatch.setattr(payments_logging, "payment_id_for_event", counted)
+    monkeypatch.setattr(processing, "payment_id_for_event", counted)
     with caplog.at_level(logging.INFO, logger="payments.webhooks"):
         ok_all(deliver())
     succeeded = next(line for line in webhook_lines(caplog) if "type=payment_intent.succeeded" in line)
@@ -164,7 +164,7 @@ def test_a_refund_event_names_the_payment(paid_undelivered, deliver, emulator, c
 def stripe_requests(emulator, monkeypatch) -> list[dict]:
     """What reached the emulator's HTTP side, in order: method, path, status (or the
     connection error) and the Request-Id Stripe answered with. Only observed: the
-    stripe library, the gateway's ``_call`` and its log line are the real ones."""
+    stripe library, the gateway's ``client.call`` and its log line are the real ones."""
     seen: list[dict] = []
     real = emulator.handle_http
 
@@ -307,7 +307,7 @@ def test_stripe_operation_names(emulator):
 
 
 def test_the_payment_lookup_is_one_indexed_query_at_most(paid_undelivered, django_assert_num_queries):
-    from payments.logging import payment_id_for_event
+    from payments.webhooks.processing import payment_id_for_event
 
     payment = paid_undelivered()
     pi = payment.stripe_payment_intent_id

@@ -43,15 +43,15 @@ class Recorder:
     def __init__(self, monkeypatch):
         self.calls: list[tuple[str, bool]] = []
         self.statements: list[tuple[str, bool]] = []
-        # Every request to Stripe goes through gateway._call (one log line, our errors).
-        real_call = gateway._call
+        # Every request to Stripe goes through gateway.client.call (one log line, our errors).
+        real_call = gateway.client.call
 
         def call(fn, *args, **kwargs):
             owner = getattr(fn, "__self__", None)
             self.calls.append((f"{type(owner).__name__}.{fn.__name__}", connection.in_atomic_block))
             return real_call(fn, *args, **kwargs)
 
-        monkeypatch.setattr(gateway, "_call", call)
+        monkeypatch.setattr(gateway.client, "call", call)
 
     def __call__(self, execute, sql, params, many, context):
         self.statements.append((sql, connection.in_atomic_block))

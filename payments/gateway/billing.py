@@ -1,0 +1,62 @@
+"""Subscriptions and their invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import payments.gateway.client as client
+from payments.stripe_data import InvoiceData, SubscriptionData, invoice_from_dict, subscription_from_dict
+
+_SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret", "latest_invoice.payments", "pending_setup_intent"]
+
+
+def create_subscription(
+    *, customer_id: str, price_id: str, metadata: Mapping[str, str], idempotency_key: str,
+    trial_period_days: int | None = None,
+) -> SubscriptionData:
+    """default_incomplete: the first invoice waits for the customer to confirm its
+    payment with Stripe.js (the confirmation secret comes back expanded). With
+    ``trial_period_days`` it starts trialing, nothing due, and its pending SetupIntent
+    (expanded) saves the card the first renewal is charged to."""
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "items": [{"price": price_id}],
+        "payment_behavior": "default_incomplete",
+        "payment_settings": {"save_default_payment_method": "on_subscription"},
+        "metadata": dict(metadata),
+        "expand": _SUBSCRIPTION_EXPAND,
+    }
+    if trial_period_days:  # ours decides (one trial per customer and tier), not the price's
+        params["trial_period_days"] = trial_period_days
+    sub = client.call(
+        client.v1().subscriptions.create, params=params, options={"idempotency_key": idempotency_key}
+    )
+    return subscription_from_dict(sub.to_dict())
+
+
+def retrieve_subscription(subscription_id: str) -> SubscriptionData:
+    sub = client.call(
+        client.v1().subscriptions.retrieve, subscription_id, params={"expand": _SUBSCRIPTION_EXPAND}
+    )
+    return subscription_from_dict(sub.to_dict())
+
+
+def set_cancel_at_period_end(*, subscription_id: str, cancel: bool, idempotency_key: str) -> SubscriptionData:
+    sub = client.call(
+        client.v1().subscriptions.update,
+        subscription_id,
+        params={"cancel_at_period_end": cancel},
+        options={"idempotency_key": idempotency_key},
+    )
+    return subscription_from_dict(sub.to_dict())
+
+
+def cancel_subscription_now(*, subscription_id: str) -> SubscriptionData:
+    sub = client.call(client.v1().subscriptions.cancel, subscription_id)
+    return subscription_from_dict(sub.to_dict())
+
+
+def retrieve_invoice(invoice_id: str) -> InvoiceData:
+    invoice = client.call(client.v1().invoices.retrieve, invoice_id, params={"expand": ["payments"]})
+    return invoice_from_dict(invoice.to_dict())
