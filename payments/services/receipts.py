@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from payments.models import Payment
 from payments.stripe_data import ChargeData
@@ -31,13 +33,33 @@ def apply_charge(*, data: ChargeData) -> Payment | None:
 
 
 def record_charge_details(*, payment_id, data: ChargeData) -> None:
-    """The charge the ledger just read for ``payment_id`` (after the webhook's commit)."""
+    """The charge the ledger just read for ``payment_id``, after the webhook's commit:
+    one SELECT when the row has it already (charge.succeeded came first), else one
+    UPDATE, both outside any transaction and without a row lock; the UPDATE applies
+    only while no other charge is recorded, so it races nothing."""
     if data.status != "succeeded":
         return
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
-        if payment is not None and payment.stripe_payment_intent_id == data.payment_intent:
-            _record(payment, data)
+    fields = _fields(data)
+    row = Payment.objects.filter(pk=payment_id, stripe_payment_intent_id=data.payment_intent).values(
+        *fields
+    ).first()
+    if row is None or all(row[name] == value for name, value in fields.items()):
+        return
+    Payment.objects.filter(pk=payment_id, stripe_payment_intent_id=data.payment_intent).filter(
+        Q(stripe_charge_id="") | Q(stripe_charge_id=data.id)
+    ).update(**fields, updated_at=timezone.now())
+
+
+def _fields(data: ChargeData) -> dict[str, str]:
+    """What the charge says, without its blanks (a later snapshot adds, never blanks)."""
+    fields = {
+        "stripe_charge_id": data.id,
+        "payment_method_type": data.payment_method_type,
+        "card_brand": data.card_brand,
+        "card_last4": data.card_last4,
+        "receipt_url": data.receipt_url,
+    }
+    return {name: value for name, value in fields.items() if value}
 
 
 def _record(payment: Payment, data: ChargeData) -> None:
@@ -49,14 +71,8 @@ def _record(payment: Payment, data: ChargeData) -> None:
             payment.pk, payment.stripe_charge_id, data.id,
         )
         return
-    fields = {
-        "stripe_charge_id": data.id,
-        "payment_method_type": data.payment_method_type,
-        "card_brand": data.card_brand,
-        "card_last4": data.card_last4,
-        "receipt_url": data.receipt_url,
-    }
-    changed = [name for name, value in fields.items() if value and getattr(payment, name) != value]
+    fields = _fields(data)
+    changed = [name for name, value in fields.items() if getattr(payment, name) != value]
     for name in changed:
         setattr(payment, name, fields[name])
     if changed:

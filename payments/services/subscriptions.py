@@ -114,6 +114,9 @@ def create_subscription(*, user, price_id: str, idempotency_key: str | None = No
     first, so that only one can ever be paid. As for payments, the row is
     written first and Stripe is asked under its lock with the row's id as
     idempotency key, so a lost answer never makes a second subscription.
+    A price with ``trial_period_days`` gives the user's first subscription of its
+    tier a trial (services.trials): TRIALING at once, nothing due, and the pending
+    SetupIntent's secret to save a card with.
     """
     require_user(user)
     require_payments_enabled()

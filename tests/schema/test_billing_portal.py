@@ -177,3 +177,21 @@ def test_a_receipt_filled_in_later_by_charge_updated_is_taken_and_a_blank_never_
     assert post_event(Client(), make_event("charge.updated", other)).status_code == 200
     assert gql.ok(PAYMENT, {"id": created["payment"]["id"]})["payment"]["receiptUrl"].endswith("/later")
     assert Payment.objects.get().stripe_charge_id == charge["id"]
+
+
+def test_without_charge_succeeded_the_ledgers_read_of_the_charge_records_it(
+    gql, catalog, event, emulator, django_capture_on_commit_callbacks
+):
+    """The charge event lost (or before its Payment existed): the ledger reads the charge
+    after commit anyway (its balance transaction), and that read tells what paid."""
+    created = gql.ok(PAY_EVENT, {"price": str(catalog["full_eur"].pk), "event": str(event.pk)})["createPaymentIntent"]
+    emulator.pay(created["payment"]["stripePaymentIntentId"])
+    from django.test import Client
+
+    for stored in emulator.events():
+        if stored.event["type"] != "charge.succeeded":
+            with django_capture_on_commit_callbacks(execute=True):
+                assert post_event(Client(), stored.event).status_code == 200
+    shown = gql.ok(PAYMENT, {"id": created["payment"]["id"]})["payment"]
+    assert shown["status"] == "SUCCEEDED"
+    assert shown["paymentMethod"] == {"type": "card", "brand": "visa", "last4": "4242"} and shown["receiptUrl"]
