@@ -8,4 +8,8 @@
   and URLs plus the baseline views, which exist only here.
 - ``bench.instrument``: SQL statements (and Stripe calls) counted per request,
   answered in response headers; bench only.
+- ``bench.peer``: the "Against dj-stripe" phase (``--only djstripe``): dj-stripe
+  2.11 (``bench.djstripe``, its own virtualenv) and ours, the same signed
+  payment events (``bench.objects``) to both, their Stripe calls answered by
+  fakes on loopback (``bench.fake_stripe``).
 """

@@ -185,9 +185,9 @@ STRIPE_EMULATOR_DB = _env_str(
 STRIPE_EMULATOR_WEBHOOK_URL = _env_str(
     "STRIPE_EMULATOR_WEBHOOK_URL", f"http://127.0.0.1:{PORT}/api/payments/webhook/"
 )
-# Where a browser reaches the in-process emulator's pages (the billing portal's):
-# this server's /_emulator (config/emulator.py, DEBUG without a key only).
-STRIPE_EMULATOR_PUBLIC_URL = _env_str("STRIPE_EMULATOR_PUBLIC_URL", f"http://127.0.0.1:{PORT}/_emulator")
+# Where a browser reaches the emulator's pages (3-D Secure, hosted Checkout), put
+# into the URLs of the objects it makes; the dev server mounts them at /_emulator.
+STRIPE_EMULATOR_PUBLIC_URL = _env_str("STRIPE_EMULATOR_PUBLIC_URL", f"http://127.0.0.1:{PORT}/_emulator").rstrip("/")
 # Another Stripe's base URL (empty: api.stripe.com): the emulator as its own
 # process (`python -m stripe_emulator`, http://127.0.0.1:12111), stripe-mock, localstripe.
 STRIPE_API_BASE = _env_str("STRIPE_API_BASE").rstrip("/")

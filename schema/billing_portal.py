@@ -1,5 +1,5 @@
-"""createBillingPortalSession: Stripe's customer portal for the viewer (the
-contract's "subscription lifecycle" section). Registered on Mutation by one line."""
+"""The customer portal (the contract's "subscription lifecycle" section):
+createBillingPortalSession, Stripe's portal for the viewer's own customer."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Annotated, Union
 import strawberry
 import strawberry_django
 from strawberry.types import Info
-from strawberry_django.auth.utils import get_current_user
 from strawberry_django.fields.types import OperationInfo
 
-from payments.errors import PaymentsError, Unauthenticated
+from payments.errors import PaymentsError
 from payments.services import billing_portal as portal_services
 from schema.errors import operation_info
+from schema.viewer import require_viewer
 
 
 @strawberry.input
@@ -31,20 +31,18 @@ CreateBillingPortalSessionResult = Annotated[
 ]
 
 
-def create_billing_portal_session(info: Info, input: CreateBillingPortalSessionInput) -> CreateBillingPortalSessionResult:
-    try:
-        user = get_current_user(info)
-        if not user.is_authenticated:
-            raise Unauthenticated("Log in first.")
-        url = portal_services.create_billing_portal_session(user=user, return_url=input.return_url)
-    except PaymentsError as exc:
-        return operation_info(exc)
-    return BillingPortalSession(url=url)
-
-
-create_billing_portal_session_field = strawberry_django.mutation(
-    resolver=create_billing_portal_session,
-    handle_django_errors=False,
-    description="Stripe's customer portal for the viewer (update the card, see invoices, cancel at period end);"
-    " what the customer does there arrives by webhook. returnUrl as Checkout's URLs (PAYMENTS_REDIRECT_ORIGINS).",
-)
+@strawberry.type
+class Mutation:
+    @strawberry_django.mutation(
+        handle_django_errors=False,
+        description="Stripe's customer portal for the viewer (update the card, see invoices, cancel at period end);"
+        " what the customer does there arrives by webhook. returnUrl as Checkout's URLs (PAYMENTS_REDIRECT_ORIGINS).",
+    )
+    def create_billing_portal_session(
+        self, info: Info, input: CreateBillingPortalSessionInput
+    ) -> CreateBillingPortalSessionResult:
+        try:
+            url = portal_services.create_billing_portal_session(user=require_viewer(info), return_url=input.return_url)
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return BillingPortalSession(url=url)

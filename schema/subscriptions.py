@@ -1,74 +1,147 @@
-"""Live payment status over WebSocket (graphql-transport-ws / graphql-ws).
-
-Costs, per subscription: while idle it holds no model instance (only the
-payment's id and the time of the last state shown); each change costs one
-query, on asgiref's one thread for thread-sensitive calls made outside a
-request, whose database connection stays open between pushes (no connection
-per push). Should that connection break (the database restarted), the read
-is retried once on a new one.
-"""
+"""Subscriptions and billing: a customer's recurring plans and their invoices."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Annotated, Union
 
 import strawberry
-from asgiref.sync import sync_to_async
-from django.db import InterfaceError, OperationalError, connection
+import strawberry_django
 from strawberry.types import Info
-from strawberry_django.auth.utils import aget_current_user
+from strawberry_django.fields.types import OperationInfo
 
-from payments import live, selectors
-from payments.models import Payment as PaymentModel
-from schema import types
+from payments import models, selectors
+from payments.errors import PaymentsError
+from payments.services import subscriptions as subscription_services
+from schema.catalog import Price, Tier
+from schema.errors import operation_info
+from schema.viewer import require_viewer, viewer
+
+SubscriptionStatus = strawberry.enum(models.Subscription.Status, name="SubscriptionStatus")
+InvoiceStatus = strawberry.enum(models.Invoice.Status, name="InvoiceStatus")
 
 
-def _load(payment_id) -> PaymentModel:
-    return PaymentModel.objects.select_related("price__tier", "tier").get(pk=payment_id)
+@strawberry_django.type(models.Subscription, name="Subscription", description="A customer's recurring plan.")
+class Subscription:
+    id: strawberry.ID
+    status: SubscriptionStatus
+    price: Price
+    tier: Tier
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    stripe_subscription_id: str | None
+    created_at: datetime
+
+    @strawberry_django.field(only=["status", "trial_end"], description="While TRIALING: when the trial ends.")
+    def trial_end(self, root: models.Subscription) -> datetime | None:
+        return root.trial_end if root.status == models.Subscription.Status.TRIALING else None
 
 
-def _read(fn, /, *args, **kwargs):
-    """``fn`` on this thread's connection, which outlives requests here; a
-    connection the database dropped is replaced once."""
-    try:
-        return fn(*args, **kwargs)
-    except (InterfaceError, OperationalError):
-        if connection.in_atomic_block:
-            raise
-        connection.close()
-        return fn(*args, **kwargs)
+@strawberry_django.type(models.Invoice, name="Invoice", description="One line of the viewer's billing history.")
+class Invoice:
+    id: strawberry.ID
+    status: InvoiceStatus
+    amount_due: int
+    amount_paid: int
+    currency: str
+    period_start: datetime | None
+    period_end: datetime | None
+    subscription: Subscription | None
+    created_at: datetime
+
+    @strawberry_django.field(only=["number"])
+    def number(self, root: models.Invoice) -> str | None:
+        return root.number or None
+
+    @strawberry_django.field(only=["hosted_invoice_url"])
+    def hosted_invoice_url(self, root: models.Invoice) -> str | None:
+        return root.hosted_invoice_url or None
+
+    @strawberry_django.field(only=["invoice_pdf"])
+    def invoice_pdf(self, root: models.Invoice) -> str | None:
+        return root.invoice_pdf or None
+
+
+@strawberry.input
+class CreateSubscriptionInput:
+    price_id: strawberry.ID
+    idempotency_key: str | None = None
 
 
 @strawberry.type
-class SubscriptionRoot:
-    @strawberry.subscription(
-        description="The payment's current state at once, then every change of it, in order. Owner, or staff with payments.view_payment (or change_payment), only."
+class CreateSubscriptionPayload:
+    subscription: Subscription
+    client_secret: str | None = strawberry.field(
+        description="Confirm the first invoice with Stripe.js; null when nothing is due now."
     )
-    async def payment_status(self, info: Info, payment_id: strawberry.ID) -> AsyncGenerator[types.Payment, None]:
-        user = await aget_current_user(info)
-        payment = await sync_to_async(_read)(selectors.payment_get_for_viewer, user=user, payment_id=payment_id)
-        if payment is None:
-            # The same answer for "not yours" and "does not exist".
-            raise PermissionError("No such payment, or not yours.")
-        pk = payment.pk
-        del payment, user  # an idle subscription keeps no model instance
-        consumer = info.context["ws"]
-        consumer.note_viewer()  # the session it is shown under: its end ends this (schema/ws_sessions.py)
-        async with consumer.listen_to_channel(live.PAYMENT_CHANGED, groups=[live.payment_group(pk)]) as messages:
-            # Joined the group first, read second: no change can fall in between.
-            state = await sync_to_async(_read)(_load, pk)
-            last_seen = state.updated_at
-            yield state
-            del state
-            async for message in messages:
-                snapshot = message["snapshot"]
-                changed_at = datetime.fromisoformat(snapshot["updated_at"])
-                if changed_at <= last_seen:
-                    continue  # already shown (or older than what was shown)
-                last_seen = changed_at
-                state = await sync_to_async(_read)(_load, pk)
-                for name in live.SNAPSHOT_FIELDS:
-                    setattr(state, name, snapshot[name])
-                yield state
-                del state
+    setup_client_secret: str | None = strawberry.field(
+        default=None,
+        description="A trial's SetupIntent: save a card for the first renewal (stripe.confirmSetup).",
+    )
+    publishable_key: str
+
+
+CreateSubscriptionResult = Annotated[
+    Union[CreateSubscriptionPayload, OperationInfo], strawberry.union("CreateSubscriptionResult")
+]
+
+
+@strawberry.input
+class CancelSubscriptionInput:
+    subscription_id: strawberry.ID
+    at_period_end: bool | None = True
+
+
+@strawberry.type
+class CancelSubscriptionPayload:
+    subscription: Subscription
+
+
+CancelSubscriptionResult = Annotated[
+    Union[CancelSubscriptionPayload, OperationInfo], strawberry.union("CancelSubscriptionResult")
+]
+
+
+@strawberry.type
+class Query:
+    @strawberry_django.field(description=f"The viewer's subscriptions, newest first (the newest {selectors.LIST_CAP}).")
+    def subscriptions(self, info: Info) -> list[Subscription]:
+        user = viewer(info)
+        return selectors.subscription_list_for_viewer(user=user) if user else []
+
+    @strawberry_django.field(description=f"The viewer's billing history, newest first (the newest {selectors.LIST_CAP}).")
+    def invoices(self, info: Info) -> list[Invoice]:
+        user = viewer(info)
+        return selectors.invoice_list_for_viewer(user=user) if user else []
+
+
+@strawberry.type
+class Mutation:
+    @strawberry_django.mutation(handle_django_errors=False)
+    def create_subscription(self, info: Info, input: CreateSubscriptionInput) -> CreateSubscriptionResult:
+        try:
+            result = subscription_services.create_subscription(
+                user=require_viewer(info), price_id=str(input.price_id), idempotency_key=input.idempotency_key
+            )
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return CreateSubscriptionPayload(
+            subscription=result.subscription, client_secret=result.client_secret,
+            setup_client_secret=result.setup_client_secret, publishable_key=result.publishable_key,
+        )
+
+    @strawberry_django.mutation(
+        handle_django_errors=False, description="The owner, or staff with payments.change_subscription."
+    )
+    def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> CancelSubscriptionResult:
+        try:
+            subscription = subscription_services.cancel_subscription(
+                user=require_viewer(info),
+                subscription_id=str(input.subscription_id),
+                at_period_end=input.at_period_end is not False,
+            )
+        except PaymentsError as exc:
+            return operation_info(exc)
+        return CancelSubscriptionPayload(subscription=subscription)

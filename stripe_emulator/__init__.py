@@ -42,20 +42,17 @@ __all__ = [
 def get_emulator() -> Emulator:
     """The process's emulator as a Django host configures it: STRIPE_EMULATOR_DB,
     STRIPE_WEBHOOK_SECRET, STRIPE_EMULATOR_WEBHOOK_URL, STRIPE_EMULATOR_AUTO_DELIVER,
-    STRIPE_EMULATOR_PUBLIC_URL."""
+    STRIPE_EMULATOR_PUBLIC_URL (where the browser reaches its pages)."""
     from django.conf import settings
 
     with _lock:  # one instance per process: injected faults must reach the gateway's
-        emulator = _emulator(
+        return _emulator(
             settings.STRIPE_EMULATOR_DB,
             settings.STRIPE_WEBHOOK_SECRET,
             settings.STRIPE_EMULATOR_WEBHOOK_URL,
             getattr(settings, "STRIPE_EMULATOR_AUTO_DELIVER", False),
+            getattr(settings, "STRIPE_EMULATOR_PUBLIC_URL", "http://127.0.0.1:8000/_emulator"),
         )
-        public_url = getattr(settings, "STRIPE_EMULATOR_PUBLIC_URL", "")
-        if public_url:  # where browsers reach its pages (billing_portal.py)
-            emulator.public_url = public_url
-        return emulator
 
 
 _lock = threading.Lock()
@@ -64,5 +61,6 @@ _lock = threading.Lock()
 # Bounded: each emulator holds an open SQLite connection, and a test suite
 # gives every test its own database file.
 @functools.lru_cache(maxsize=8)
-def _emulator(db_path: str, webhook_secret: str, webhook_url: str, auto_deliver: bool) -> Emulator:
-    return Emulator(db_path=db_path, webhook_secret=webhook_secret, webhook_url=webhook_url, auto_deliver=auto_deliver)
+def _emulator(db_path: str, webhook_secret: str, webhook_url: str, auto_deliver: bool, public_url: str) -> Emulator:
+    return Emulator(db_path=db_path, webhook_secret=webhook_secret, webhook_url=webhook_url, auto_deliver=auto_deliver,
+                    public_url=public_url)

@@ -36,17 +36,18 @@ def main(argv: list[str] | None = None) -> None:
         "STRIPE_EMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/api/payments/webhook/"))
     parser.add_argument("--webhook-secret", default=os.environ.get(
         "STRIPE_WEBHOOK_SECRET", "whsec_development_emulator_secret"))
-    parser.add_argument("--public-url", help="where browsers reach its pages (default http://HOST:PORT)")
     parser.add_argument("--no-auto-deliver", dest="auto_deliver", action="store_false")
+    parser.add_argument("--public-url", default=os.environ.get("STRIPE_EMULATOR_PUBLIC_URL", ""),
+                        help="where a browser reaches it, for the URLs of its pages (default: its own address)")
     parser.add_argument("--delivery-delay", type=float, default=0.5, help="seconds after a call (default 0.5)")
     args = parser.parse_args(argv)
     emulator = Emulator(db_path=args.db, webhook_secret=args.webhook_secret, webhook_url=args.webhook_url,
                         auto_deliver=args.auto_deliver, delivery_delay=args.delivery_delay)
     with make_server(args.host, args.port, App(emulator), server_class=_ThreadingServer,
                      handler_class=_QuietHandler) as server:
-        emulator.public_url = args.public_url or f"http://{args.host}:{server.server_port}"
+        emulator.public_url = (args.public_url or f"http://{args.host}:{server.server_port}").rstrip("/")
         print(f"Stripe emulator on http://{args.host}:{server.server_port} (state {args.db});"
-              f" webhooks to {args.webhook_url}", flush=True)
+              f" webhooks to {args.webhook_url}; Stripe.js stand-in at {emulator.public_url}/js/v3/", flush=True)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import objects, publishable
+from . import objects
 from .actions import Actions
 from .billing import Billing
 from .billing_portal import BillingPortal
@@ -41,6 +41,7 @@ from .forms import decode_form
 from .params import ParamsError
 from .params import check as check_params
 from .payment_intents import PaymentIntents
+from . import publishable as browser_key
 from .refunds import Refunds
 from .setup_intents import SetupIntents
 from .trials import Trials
@@ -49,6 +50,14 @@ from .store import IdempotentResult, Store, StoredEvent, Tx
 from .webhook_endpoints import WebhookEndpoints
 
 __all__ = ["ApiError", "Emulator", "EmulatorConnectionError", "Headers"]
+
+
+def _key_param(query: str, body: str) -> str:
+    """The API key sent as the ``key`` parameter, as Stripe.js sends its publishable key."""
+    for name, value in parse_qsl(query) + parse_qsl(body):
+        if name == "key":
+            return value
+    return ""
 
 
 class Headers(dict[str, str]):
@@ -90,12 +99,16 @@ class Emulator(
         webhook_url: str,
         auto_deliver: bool = False,
         delivery_delay: float = AutoDelivery.DELAY,
+        public_url: str = "http://127.0.0.1:12111",
     ) -> None:
         """``auto_deliver``: the events an API request causes are POSTed to
         ``webhook_url`` by a background thread ``delivery_delay`` seconds after it,
         as Stripe delivers soon after the call; off, they wait for
-        :meth:`deliver_pending` (the tests, the ``stripe_emulator`` command)."""
+        :meth:`deliver_pending` (the tests, the ``stripe_emulator`` command).
+        ``public_url``: where a browser reaches this emulator's HTTP face (its pages:
+        3-D Secure, hosted Checkout), put into the objects' URLs."""
         self.db_path = db_path
+        self.public_url = public_url.rstrip("/")
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
         self._store = Store(db_path)
@@ -121,8 +134,10 @@ class Emulator(
         body = post_data.decode("utf-8") if isinstance(post_data, bytes) else post_data or ""
         lowered = {name.lower(): value for name, value in headers.items()}
         key = lowered.get("idempotency-key") if method == "POST" else None
-        public = publishable.is_publishable(lowered.get("authorization", ""))
-        result, replayed = self._execute(method, parts.path, parts.query, body, key, public)
+        api_key = lowered.get("authorization", "").removeprefix("Bearer ").strip() or _key_param(parts.query, body)
+        result, replayed = self._execute(
+            method, parts.path, parts.query, body, key, publishable=browser_key.is_publishable(api_key)
+        )
         if fault == "timeout":  # Stripe did the work; the answer was lost on the way back.
             raise EmulatorConnectionError(fault)
         response_headers = Headers(
@@ -132,12 +147,18 @@ class Emulator(
             response_headers["Idempotency-Key"] = key
         if replayed:
             response_headers["Idempotent-Replayed"] = "true"
-        if self._auto is not None and not replayed:
-            self._auto.soon()
+        if not replayed:
+            self.deliver_soon()
         return result.body, result.status, response_headers
 
+    def deliver_soon(self) -> None:
+        """With auto-delivery on, deliver the pending events soon (after an API call or a
+        customer's action on a page); otherwise they wait for :meth:`deliver_pending`."""
+        if self._auto is not None:
+            self._auto.soon()
+
     def _execute(
-        self, method: str, path: str, query: str, body: str, key: str | None, public: bool = False
+        self, method: str, path: str, query: str, body: str, key: str | None, *, publishable: bool = False
     ) -> tuple[IdempotentResult, bool]:
         """Run the request, or replay what this idempotency key got the first time."""
         pairs = sorted(
@@ -157,14 +178,14 @@ class Emulator(
                 )
                 error = {"error": {"type": "idempotency_error", "message": message}}
                 return IdempotentResult(fingerprint, 400, json.dumps(error), request_id), False
-            status, response = self._dispatch(tx, method, path, query, body, public)
+            status, response = self._dispatch(tx, method, path, query, body, publishable=publishable)
             result = IdempotentResult(fingerprint, status, json.dumps(response), request_id)
             if key and status < 500:
                 tx.remember(key, result)
             return result, False
 
     def _dispatch(
-        self, tx: Tx, method: str, path: str, query: str, body: str, public: bool = False
+        self, tx: Tx, method: str, path: str, query: str, body: str, *, publishable: bool = False
     ) -> tuple[int, StripeObject]:
         try:
             route, path_args = self._match(method, path)
@@ -172,8 +193,11 @@ class Emulator(
                 params = {**decode_form(query), **decode_form(body)}
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from None
-            if public:  # a publishable key: Stripe.js's few calls (publishable.py)
-                params = publishable.authorize(tx, route, path_args, params)
+            if publishable:  # the browser's key: Stripe.js's few calls, with the client secret
+                params = browser_key.authorize(tx, route, path_args, params)
+                params = browser_key.with_card(self, tx, route, params)
+            elif _key_param(query, body):  # a secret key sent as Stripe.js sends its key
+                params.pop("key", None)
             try:  # what Stripe refuses before the endpoint runs
                 check_params(route.params, params)
             except ParamsError as exc:
@@ -187,8 +211,11 @@ class Emulator(
                     code="parameter_not_emulated", param=param,
                 )
             found = getattr(self, route.handler)(tx, params, *path_args)
-            return 200, self._expand(tx, found, params.get("expand") or [])
+            found = self._expand(tx, found, params.get("expand") or [])
+            return 200, browser_key.public_view(found) if publishable else found
         except ApiError as exc:
+            if publishable and isinstance(exc.error.get("payment_intent"), dict):
+                exc.error["payment_intent"] = browser_key.public_view(exc.error["payment_intent"])
             return exc.status, {"error": self._with_log_url(tx, exc.error)}
 
     @staticmethod

@@ -23,7 +23,6 @@ from . import objects
 from .common import _ENDED, ApiError, Params, StripeObject, _parameter_missing
 from .store import Tx
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:12111"
 PORTAL_PATH = "/billing_portal/p/session/"
 _CONFIGURATION = "bpc_emulator_default"
 
@@ -49,8 +48,6 @@ def portal_session(customer: str, return_url: str | None, url_base: str) -> Stri
 
 class BillingPortal:
     """The billing portal's handlers and the customer's actions there, mixed into ``Emulator``."""
-
-    public_url: str = DEFAULT_PUBLIC_URL
 
     def _create_billing_portal_session(self, tx: Tx, params: Params) -> StripeObject:
         if not params.get("customer"):

@@ -78,6 +78,7 @@ class Checkout:
             allowed_payment_method_types=self._allowed_types(params),
             expires_at=self._checkout_expires_at(params),
         )
+        session["url"] = f"{self.public_url}/checkout/{session['id']}"  # the emulator's hosted page (pages.py)
         session["client_reference_id"] = params.get("client_reference_id") or None
         session["metadata"] = _metadata({}, params)
         if tx.get(price["id"]) is None:  # an inline price (price_data)

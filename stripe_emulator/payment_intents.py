@@ -4,6 +4,7 @@ success with its charge and balance transaction, decline)."""
 from __future__ import annotations
 
 from typing import Any, NoReturn
+from urllib.parse import urlencode
 
 from . import objects
 from .common import (
@@ -142,10 +143,14 @@ class PaymentIntents:
             self._decline(tx, intent, method, behaviour)
         return self._succeed(tx, intent, method, three_d_secure=False)
 
-    @staticmethod
-    def _next_action(intent: StripeObject, return_url: str | None) -> dict[str, Any]:
+    def _next_action(self, intent: StripeObject, return_url: str | None) -> dict[str, Any]:
+        """Where the customer authenticates: the emulator's own 3-D Secure page (pages.py),
+        where Stripe's is on hooks.stripe.com; like Stripe's, its URL carries the client secret."""
         source = objects.new_id("src")
-        url = f"https://hooks.stripe.com/3d_secure_2/hosted?payment_intent={intent['id']}&source={source}"
+        url = (
+            f"{self.public_url}/3d_secure/{intent['id']}?"
+            + urlencode({"payment_intent_client_secret": intent["client_secret"], "source": source})
+        )
         if return_url:
             return {
                 "type": "redirect_to_url",

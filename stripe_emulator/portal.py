@@ -1,4 +1,4 @@
-"""The customer portal's page, served by the emulator's HTTP face (http.py) at a
+"""The customer portal's page, one of the emulator's pages (pages.py) at a
 portal session's ``url``: the customer's card, subscriptions and invoices, a form
 to save a new card, a button per subscription to cancel it at the period's end,
 and a link back to the session's ``return_url``. The actions are billing_portal.py's.
@@ -10,44 +10,37 @@ what happened. The session's URL secret is the only credential, as on Stripe.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from .billing_portal import PORTAL_PATH
 from .objects import format_amount
-
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
-
-def handles(path: str) -> bool:
-    return path.startswith(PORTAL_PATH)
+from .pages import PageRequest, PageResponse, page
 
 
-def serve(emulator: Any, environ: dict[str, Any], path: str, start_response: StartResponse) -> Iterable[bytes]:
-    secret = path[len(PORTAL_PATH):]
-    session = emulator.portal_session_by_url(secret) if secret and "/" not in secret else None
+@page("GET", PORTAL_PATH + "{id}")
+def portal_page(emulator: Any, request: PageRequest, secret: str) -> PageResponse:
+    session = emulator.portal_session_by_url(secret)
     if session is None:
-        return _page(start_response, "404 Not Found", "<h1>This portal session does not exist.</h1>")
-    if environ["REQUEST_METHOD"] == "POST":
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8") if length else "")
-        action = (form.get("action") or [""])[0]
-        if action == "update_card":
-            result = emulator.portal_update_card(session["id"], (form.get("card") or [""])[0].replace(" ", ""))
-        elif action == "cancel":
-            result = emulator.portal_cancel(session["id"], (form.get("subscription") or [""])[0])
-        else:
-            return _page(start_response, "400 Bad Request", "<h1>Unknown action.</h1>")
-        note = "error" if result["error"] else action
-        # Relative: the page is reached under a prefix (``/_emulator``) in the dev server.
-        start_response("303 See Other", [("Location", f"?done={note}"), ("Content-Length", "0")])
-        return [b""]
-    if environ["REQUEST_METHOD"] != "GET":
-        return _page(start_response, "405 Method Not Allowed", "<h1>Method not allowed.</h1>")
-    done = parse_qs(environ.get("QUERY_STRING") or "").get("done", [""])[0]
-    return _page(start_response, "200 OK", _body(emulator.portal_view(session["id"]), done))
+        return _page(404, "<h1>This portal session does not exist.</h1>")
+    return _page(200, _body(emulator.portal_view(session["id"]), request.query.get("done", "")))
+
+
+@page("POST", PORTAL_PATH + "{id}")
+def portal_action(emulator: Any, request: PageRequest, secret: str) -> PageResponse:
+    session = emulator.portal_session_by_url(secret)
+    if session is None:
+        return _page(404, "<h1>This portal session does not exist.</h1>")
+    action = request.form.get("action", "")
+    if action == "update_card":
+        result = emulator.portal_update_card(session["id"], request.form.get("card", "").replace(" ", ""))
+    elif action == "cancel":
+        result = emulator.portal_cancel(session["id"], request.form.get("subscription", ""))
+    else:
+        return _page(400, "<h1>Unknown action.</h1>")
+    emulator.deliver_soon()  # its events, as after an API call
+    # Relative: the page is reached under a prefix (``/_emulator``) in the dev server.
+    return PageResponse.redirect(f"?done={'error' if result['error'] else action}")
 
 
 _NOTES = {
@@ -104,20 +97,18 @@ def _body(view: dict[str, Any], done: str) -> str:
     return "".join(parts)
 
 
-def _page(start_response: StartResponse, status: str, body: str) -> list[bytes]:
+def _page(status: int, body: str) -> PageResponse:
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Billing portal (Stripe emulator)</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
         f"<body>{body}</body></html>"
     ).encode("utf-8")
-    start_response(
+    return PageResponse(
         status,
-        [
-            ("Content-Type", "text/html; charset=utf-8"),
-            ("Content-Length", str(len(document))),
-            ("Content-Security-Policy", "default-src 'none'; form-action 'self'"),
-            ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", "no-referrer"),
-        ],
+        document,
+        headers={
+            "Content-Security-Policy": "default-src 'none'; form-action 'self'",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        },
     )
-    return [document]

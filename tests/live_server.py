@@ -44,6 +44,9 @@ class Server:
     def __init__(self, env: dict[str, str], log: Path):
         self.port = _free_port()
         self.log = log
+        # The port it is reached on, as `make run PORT=...` says it: the emulator's
+        # public URL (its pages' addresses in the objects it makes) follows it.
+        env = {**env, "PORT": str(self.port)}
         self.proc = subprocess.Popen(
             # A listen backlog above Twisted's default of 50, for the storm tests.
             [sys.executable, "-m", "daphne", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024",

@@ -46,7 +46,7 @@ def as_payable(event):
 def test_one_time_checkout_pays_the_payable(gql, catalog, event, emulator, deliver):
     payload = checkout(gql, catalog["full_eur"], as_payable(event))
     session = payload["checkoutSession"]
-    assert session["status"] == "open" and session["url"].startswith("https://checkout.stripe.com/")
+    assert session["status"] == "open" and session["url"] == f"http://127.0.0.1:8000/_emulator/checkout/{session['id']}"
     assert payload["payment"]["status"] == "PENDING" and payload["payment"]["amount"] == 2999
     stripe_session = emulator.retrieve(session["id"])
     assert stripe_session["client_reference_id"] == payload["payment"]["id"]

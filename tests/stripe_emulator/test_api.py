@@ -271,6 +271,11 @@ def test_three_d_secure_requires_action(api, emulator):
     )
     assert redirected["next_action"]["type"] == "redirect_to_url"
     assert redirected["next_action"]["redirect_to_url"]["return_url"] == "https://shop.test/done"
+    # The emulator's own challenge page, not hooks.stripe.com; like Stripe's, its URL carries the secret.
+    assert redirected["next_action"]["redirect_to_url"]["url"].startswith(
+        f"{api.emulator.public_url}/3d_secure/{redirected['id']}"
+        f"?payment_intent_client_secret={redirected['client_secret']}&source=src_"
+    )
 
 
 def test_three_d_secure_off_session_is_declined(api):

@@ -69,3 +69,19 @@ def test_the_gateway_reaches_the_emulator_by_its_base_url_and_daphne_gets_its_we
     assert stored.payload["data"]["object"]["id"] == intent.id  # Daphne verified its signature to store it
     (event,) = gateway.list_events(created_gte=0, types=frozenset({"payment_intent.created"}))
     assert event.id == stored.stripe_event_id
+
+
+def test_on_its_own_it_serves_the_stand_in_and_names_its_own_address_in_its_pages_urls(standalone):
+    import json
+    import urllib.request
+
+    base = standalone("http://127.0.0.1:9/")
+    with urllib.request.urlopen(f"{base}/js/v3/") as response:
+        assert response.status == 200 and b"window.Stripe = Stripe" in response.read()
+    request = urllib.request.Request(
+        f"{base}/v1/payment_intents", method="POST", headers={"Authorization": "Bearer sk_test_x"},
+        data=b"amount=500&currency=eur&confirm=true&payment_method=pm_card_authenticationRequired",
+    )
+    with urllib.request.urlopen(request) as response:
+        intent = json.loads(response.read())
+    assert intent["next_action"]["use_stripe_sdk"]["stripe_js"].startswith(f"{base}/3d_secure/{intent['id']}?")

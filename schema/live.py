@@ -1,0 +1,74 @@
+"""Live payment status over WebSocket (graphql-transport-ws / graphql-ws).
+
+Costs, per subscription: while idle it holds no model instance (only the
+payment's id and the time of the last state shown); each change costs one
+query, on asgiref's one thread for thread-sensitive calls made outside a
+request, whose database connection stays open between pushes (no connection
+per push). Should that connection break (the database restarted), the read
+is retried once on a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from asgiref.sync import sync_to_async
+from django.db import InterfaceError, OperationalError, connection
+from strawberry.types import Info
+from strawberry_django.auth.utils import aget_current_user
+
+from payments import live, selectors
+from payments.models import Payment as PaymentModel
+from schema.payments import Payment
+
+
+def _load(payment_id) -> PaymentModel:
+    return PaymentModel.objects.select_related("price__tier", "tier").get(pk=payment_id)
+
+
+def _read(fn, /, *args, **kwargs):
+    """``fn`` on this thread's connection, which outlives requests here; a
+    connection the database dropped is replaced once."""
+    try:
+        return fn(*args, **kwargs)
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return fn(*args, **kwargs)
+
+
+@strawberry.type
+class SubscriptionRoot:
+    @strawberry.subscription(
+        description="The payment's current state at once, then every change of it, in order. Owner, or staff with payments.view_payment (or change_payment), only."
+    )
+    async def payment_status(self, info: Info, payment_id: strawberry.ID) -> AsyncGenerator[Payment, None]:
+        user = await aget_current_user(info)
+        payment = await sync_to_async(_read)(selectors.payment_get_for_viewer, user=user, payment_id=payment_id)
+        if payment is None:
+            # The same answer for "not yours" and "does not exist".
+            raise PermissionError("No such payment, or not yours.")
+        pk = payment.pk
+        del payment, user  # an idle subscription keeps no model instance
+        consumer = info.context["ws"]
+        consumer.note_viewer()  # the session it is shown under: its end ends this (schema/ws_sessions.py)
+        async with consumer.listen_to_channel(live.PAYMENT_CHANGED, groups=[live.payment_group(pk)]) as messages:
+            # Joined the group first, read second: no change can fall in between.
+            state = await sync_to_async(_read)(_load, pk)
+            last_seen = state.updated_at
+            yield state
+            del state
+            async for message in messages:
+                snapshot = message["snapshot"]
+                changed_at = datetime.fromisoformat(snapshot["updated_at"])
+                if changed_at <= last_seen:
+                    continue  # already shown (or older than what was shown)
+                last_seen = changed_at
+                state = await sync_to_async(_read)(_load, pk)
+                for name in live.SNAPSHOT_FIELDS:
+                    setattr(state, name, snapshot[name])
+                yield state
+                del state
