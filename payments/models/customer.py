@@ -4,18 +4,11 @@ from django.db import models
 
 class Customer(models.Model):
     """The user's Stripe Customer. One row per user, created once even when
-    several first requests race (see services.customers)."""
+    several first requests race (see services.customers). Its row lock serialises
+    the user's subscription starts (services.subscriptions)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer")
     stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
-    # The user's latest subscription Checkout page (createCheckoutSession with a
-    # RECURRING price): at most one is open at a time, reused for the same request
-    # (fingerprint: price and URLs) and expired at Stripe before another one (or a
-    # createSubscription) starts; the key of the request that opened it. Written under
-    # this row's lock, which serialises the user's subscription starts.
-    subscription_checkout_session_id = models.CharField(max_length=255, null=True, blank=True)
-    subscription_checkout_fingerprint = models.CharField(max_length=64, blank=True, default="")
-    subscription_checkout_idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     # invoice_settings.default_payment_method, as customer.updated last said (the
     # billing portal's card update): what renewals without a card of their own use.
     default_payment_method_id = models.CharField(max_length=255, blank=True, default="")

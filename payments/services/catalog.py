@@ -6,6 +6,7 @@ from django.db import transaction
 
 from payments import gateway
 from payments.models import Price, Tier
+from payments.services.idempotency import stripe_key
 
 
 def tier_ensure_product(*, tier: Tier) -> str:
@@ -23,7 +24,7 @@ def tier_ensure_product(*, tier: Tier) -> str:
                 name=tier.name,
                 description=tier.description,
                 metadata={"tier_id": str(tier.pk), "slug": tier.slug},
-                idempotency_key=f"tier-{tier.pk}-product",
+                idempotency_key=stripe_key("tier", tier.pk, "product"),
             )
             tier.save(update_fields=["stripe_product_id"])
     return tier.stripe_product_id
@@ -49,8 +50,10 @@ def price_ensure_at_stripe(*, price: Price) -> str:
                 interval=price.interval,
                 interval_count=price.interval_count,
                 metadata={"price_id": str(price.pk)},
-                idempotency_key=f"price-{price.pk}-{price.currency}-{price.unit_amount}"
-                + (f"-trial-{price.trial_period_days}" if price.trial_period_days else ""),
+                idempotency_key=stripe_key(
+                    "price", price.pk, price.currency, price.unit_amount,
+                    *(("trial", price.trial_period_days) if price.trial_period_days else ()),
+                ),
                 trial_period_days=price.trial_period_days,
             )
             price.save(update_fields=["stripe_price_id"])

@@ -16,13 +16,13 @@ from payments.models import Payment, Price
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
 from payments.services.customers import customer_get_or_create
-from payments.services.idempotency import check_idempotency_key, request_fingerprint
+from payments.services.idempotency import check_idempotency_key, idempotent_request, stripe_key
 from payments.services.redirects import check_redirect
 from payments.services.payments import (
+    PAYMENT_ATTEMPTS,
     PayableRef,
     apply_payment_intent,
     price_for_payment,
-    replay,
     start_attempt,
 )
 from payments.services.subscriptions import apply_subscription, start_subscription_checkout
@@ -66,18 +66,15 @@ def create_checkout_session(
 
 
 def _payment_session(*, user, price_id, payable, success_url, cancel_url, idempotency_key) -> CheckoutResult:
-    fingerprint = request_fingerprint(
-        "createCheckoutSession", price=str(price_id), payable=[payable.type, payable.id] if payable else None,
+    request = idempotent_request(
+        PAYMENT_ATTEMPTS, user=user, key=idempotency_key, operation="createCheckoutSession",
+        price=str(price_id), payable=[payable.type, payable.id] if payable else None,
         success_url=success_url, cancel_url=cancel_url,
     )
-    if idempotency_key:
-        existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _with_session(replay(existing, fingerprint), success_url, cancel_url)
-    payment = start_attempt(
-        user=user, price=price_for_payment(price_id), payable=payable, flow=Payment.Flow.CHECKOUT,
-        idempotency_key=idempotency_key, fingerprint=fingerprint,
-    )
+    earlier = request.earlier()
+    if earlier is not None:
+        return _with_session(earlier, success_url, cancel_url)
+    payment = start_attempt(request=request, price=price_for_payment(price_id), payable=payable, flow=Payment.Flow.CHECKOUT)
     return _with_session(payment, success_url, cancel_url)
 
 
@@ -107,7 +104,7 @@ def _with_session(payment: Payment, success_url: str, cancel_url: str) -> Checko
             client_reference_id=str(payment.pk),
             metadata={"payment_id": str(payment.pk), "user_id": str(payment.user_id),
                       "payable_type": payment.payable_type, "payable_id": payment.payable_id},
-            idempotency_key=f"payment-{payment.pk}-checkout-after-{previous or 'none'}",
+            idempotency_key=stripe_key("payment", payment.pk, "checkout", "after", previous or "none"),
             **_line_item(payment),
         )
         payment.stripe_checkout_session_id = session.id

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from payments import gateway
 from payments.models import Customer
+from payments.services.idempotency import stripe_key
 
 
 def customer_get_or_create(*, user) -> Customer:
@@ -22,7 +23,7 @@ def customer_get_or_create(*, user) -> Customer:
                 email=user.email,
                 name=user.get_full_name() or user.get_username(),
                 metadata={"user_id": str(user.pk)},
-                idempotency_key=f"customer-{customer.pk}-{customer.created_at.timestamp():.6f}",
+                idempotency_key=stripe_key("customer", customer.pk, f"{customer.created_at.timestamp():.6f}"),
             )
             customer.stripe_customer_id = created.id
             customer.save(update_fields=["stripe_customer_id"])

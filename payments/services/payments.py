@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from payments import gateway, payables
 from payments.conf import get_config
@@ -30,9 +30,13 @@ from payments.selectors import parse_uuid, payment_get_for_viewer
 from payments.services import fulfilment, ledger, notifications, refunds
 from payments.services.access import CHANGE_PAYMENT, holds_any, require_payments_enabled, require_user
 from payments.services.customers import customer_get_or_create
-from payments.services.idempotency import check_idempotency_key, request_fingerprint
+from payments.services.idempotency import IdempotentRequest, Scope, idempotent_request, stripe_key
 
 logger = logging.getLogger(__name__)
+
+# createPaymentIntent and createCheckoutSession (a ONE_TIME price) share their
+# keys: a Payment is the attempt of either.
+PAYMENT_ATTEMPTS = Scope(Payment, owner="user")
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,6 @@ def check_payable(*, user, price: Price, payable: PayableRef | None) -> int:
     return adapter.amount(obj, price)
 
 
-def replay(payment: Payment, fingerprint: str) -> Payment:
-    """The payment an idempotency key made, if the key came with the same input."""
-    if payment.request_fingerprint != fingerprint:
-        raise IdempotencyConflict(
-            "This idempotencyKey was already used with different input.", field="idempotencyKey"
-        )
-    return payment
-
-
 def _reusable(attempt: Payment, *, flow: str, price: Price) -> bool:
     """An open payment of the same flow and price is paid on, not replaced: a
     declined card is retried on the same PaymentIntent, or on the same Checkout
@@ -100,9 +95,7 @@ def _reusable(attempt: Payment, *, flow: str, price: Price) -> bool:
     return True
 
 
-def start_attempt(
-    *, user, price: Price, payable: PayableRef | None, flow: str, idempotency_key: str | None, fingerprint: str
-) -> Payment:
+def start_attempt(*, request: IdempotentRequest, price: Price, payable: PayableRef | None, flow: str) -> Payment:
     """The Payment a new createPaymentIntent / createCheckoutSession goes on.
 
     At most one of a user's payments for a payable (for a price, when there is
@@ -112,13 +105,18 @@ def start_attempt(
     reused; every other open one is closed at Stripe first (its PaymentIntent
     canceled, its Checkout page expired) and marked CANCELED. While one is
     PROCESSING (money on its way), or when closing one shows that it was paid
-    meanwhile, nothing new is started: PAYABLE_NOT_PAYABLE.
+    meanwhile, nothing new is started: PAYABLE_NOT_PAYABLE. The request's key is
+    looked up again under the lock: a concurrent request with it is replayed.
     """
+    user = request.user
     amount = check_payable(user=user, price=price, payable=payable)
     scope = {"payable_type": payable.type, "payable_id": payable.id} if payable else {"price": price, "payable_type": ""}
-    moving = False
+    moving, conflict = False, None
     with transaction.atomic():
         get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+        earlier = request.earlier()
+        if earlier is not None:
+            return earlier
         attempts = Payment.objects.select_for_update(of=("self",)).filter(user=user, status__in=LIVE, **scope)
         reuse = None
         for attempt in attempts.order_by("-created_at"):
@@ -130,26 +128,25 @@ def start_attempt(
         if not moving:
             if reuse is not None:
                 return reuse
-            try:
-                with transaction.atomic():
-                    return Payment.objects.create(
-                        user=user,
-                        price=price,
-                        tier=price.tier,
-                        amount=amount,
-                        currency=price.currency,
-                        payable_type=payable.type if payable else "",
-                        payable_id=payable.id if payable else "",
-                        flow=flow,
-                        idempotency_key=idempotency_key or None,
-                        request_fingerprint=fingerprint,
-                    )
-            except IntegrityError:
-                pass  # the key was used for another payable, concurrently: answered below
-    if moving:
-        # Committed: what closing the others learnt from Stripe is recorded.
-        raise PayableNotPayable("A payment for this is on its way: wait for its outcome.", field="payable")
-    return replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
+            try:  # the unique key is the backstop of the lock: a winner is replayed
+                payment, _ = request.create(
+                    user=user,
+                    price=price,
+                    tier=price.tier,
+                    amount=amount,
+                    currency=price.currency,
+                    payable_type=payable.type if payable else "",
+                    payable_id=payable.id if payable else "",
+                    flow=flow,
+                )
+            except IdempotencyConflict as exc:
+                conflict = exc
+            else:
+                return payment
+    # Committed: what closing the others learnt from Stripe is recorded.
+    if conflict is not None:
+        raise conflict
+    raise PayableNotPayable("A payment for this is on its way: wait for its outcome.", field="payable")
 
 
 def _close(payment: Payment) -> bool:
@@ -171,7 +168,7 @@ def _close(payment: Payment) -> bool:
     if payment.stripe_payment_intent_id:
         try:
             intent = gateway.cancel_payment_intent(
-                payment.stripe_payment_intent_id, idempotency_key=f"payment-{payment.pk}-close"
+                payment.stripe_payment_intent_id, idempotency_key=stripe_key("payment", payment.pk, "close")
             )
         except ProviderError:  # not cancelable: processing, succeeded, or canceled already
             intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
@@ -201,19 +198,14 @@ def create_payment_intent(
     """
     require_user(user)
     require_payments_enabled()
-    check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(
-        "createPaymentIntent", price=str(price_id), payable=[payable.type, payable.id] if payable else None
+    request = idempotent_request(
+        PAYMENT_ATTEMPTS, user=user, key=idempotency_key, operation="createPaymentIntent",
+        price=str(price_id), payable=[payable.type, payable.id] if payable else None,
     )
-    if idempotency_key:
-        existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _with_intent(replay(existing, fingerprint))
-    price = price_for_payment(price_id)
-    payment = start_attempt(
-        user=user, price=price, payable=payable, flow=Payment.Flow.INTENT,
-        idempotency_key=idempotency_key, fingerprint=fingerprint,
-    )
+    earlier = request.earlier()
+    if earlier is not None:
+        return _with_intent(earlier)
+    payment = start_attempt(request=request, price=price_for_payment(price_id), payable=payable, flow=Payment.Flow.INTENT)
     return _with_intent(payment)
 
 
@@ -250,7 +242,7 @@ def _with_intent(payment: Payment) -> PaymentIntentResult:
                     "payable_id": payment.payable_id,
                 },
                 description=f"{payment.tier.name if payment.tier else 'Payment'} ({payment.price.display if payment.price else ''})".strip(),
-                idempotency_key=f"payment-{payment.pk}-intent",
+                idempotency_key=stripe_key("payment", payment.pk, "intent"),
             )
             payment.stripe_payment_intent_id = intent.id
             payment.save(update_fields=["stripe_payment_intent_id", "updated_at"])

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -14,7 +14,6 @@ from payments import gateway
 from payments.errors import (
     CardDeclined,
     Forbidden,
-    IdempotencyConflict,
     InvalidInput,
     NotFound,
     NotRefundable,
@@ -31,11 +30,14 @@ from payments.models import Payment, PaymentStatus, Refund, Transaction
 from payments.selectors import payment_get_for_viewer
 from payments.services import fulfilment, ledger
 from payments.services.access import REFUND_PAYMENT, VIEW_PAYMENT, may_refund, require_payments_enabled, require_user
-from payments.services.idempotency import check_idempotency_key, request_fingerprint
+from payments.services.idempotency import IdempotentRequest, Scope, idempotent_request, stripe_key
 
 logger = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 1000
+
+# A key names a refund among those its requester asked for (staff refund others' payments).
+REFUND_REQUESTS = Scope(Refund, owner="requested_by")
 
 # How long one request's claim to send a refund lasts. While it holds, no other
 # request sends that refund, so Stripe never gets its idempotency key twice at
@@ -94,31 +96,26 @@ def refund_payment(
         raise InvalidInput("Unknown refund reason.", field="reason")
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(f"description is limited to {MAX_DESCRIPTION} characters.", field="description")
-    check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(
-        "refund", payment=payment.pk, amount=amount, reason=reason, description=description
+    request = idempotent_request(
+        REFUND_REQUESTS, user=actor, key=idempotency_key, operation="refund",
+        payment=payment.pk, amount=amount, reason=reason, description=description,
     )
-
-    if idempotency_key:
-        existing = Refund.objects.filter(requested_by=actor, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replay(existing, fingerprint)
+    earlier = request.earlier()
+    if earlier is not None:
+        return _replay(earlier)
 
     resend_unanswered(payment=payment)
-    try:
-        refund = _reserve(
-            payment=payment, actor=actor, amount=amount, reason=reason, description=description,
-            idempotency_key=idempotency_key, fingerprint=fingerprint,
-        )
-    except IntegrityError:
-        # A concurrent request with the same key won the insert.
-        return _replay(Refund.objects.get(requested_by=actor, idempotency_key=idempotency_key), fingerprint)
+    refund, created = _reserve(
+        payment=payment, request=request, amount=amount, reason=reason, description=description
+    )
+    if not created:  # a concurrent request with the same key made it
+        return _replay(refund)
     return _send(refund, claim=refund.sending_since)
 
 
-def _replay(refund: Refund, fingerprint: str) -> RefundResult:
-    if refund.request_fingerprint != fingerprint:
-        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
+def _replay(refund: Refund) -> RefundResult:
+    """The refund this key made (the helper checked the input): sent again if its
+    answer was lost and no other request is sending it."""
     if refund.stripe_refund_id is None and refund.status == Refund.Status.PENDING:
         claimed, claim = _claim_unanswered(payment_id=refund.payment_id, refund_id=refund.pk)
         if claimed:
@@ -134,8 +131,12 @@ def _replay(refund: Refund, fingerprint: str) -> RefundResult:
 
 
 @transaction.atomic
-def _reserve(*, payment: Payment, actor, amount, reason, description, idempotency_key, fingerprint) -> Refund:
+def _reserve(*, payment: Payment, request: IdempotentRequest, amount, reason, description) -> tuple[Refund, bool]:
+    """(the new PENDING refund, True), or (the one this key made, False)."""
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    earlier = request.earlier()  # again, under the lock: a concurrent request with the same key
+    if earlier is not None:
+        return earlier, False
     if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
         raise NotRefundable("Only a succeeded payment that is not fully refunded can be refunded.", field="paymentId")
     reserved = payment.refunds.filter(status__in=Refund.RESERVING).aggregate(total=Sum("amount"))["total"] or 0
@@ -149,18 +150,17 @@ def _reserve(*, payment: Payment, actor, amount, reason, description, idempotenc
     amount = remaining if amount is None else amount
     if amount > remaining:
         raise RefundExceedsRemaining(f"At most {remaining} can still be refunded.", field="amount")
-    with transaction.atomic():  # a savepoint: a duplicate key must not abort the lock's transaction
-        return Refund.objects.create(
-            payment=payment,
-            amount=amount,
-            currency=payment.currency,
-            reason=reason,
-            description=description,
-            requested_by=actor,
-            idempotency_key=idempotency_key or None,
-            request_fingerprint=fingerprint,
-            sending_since=timezone.now(),  # claimed by this request, which sends it next
-        )
+    # The same key for another payment is not under this lock: the unique key
+    # answers it (the winner, replayed).
+    return request.create(
+        payment=payment,
+        amount=amount,
+        currency=payment.currency,
+        reason=reason,
+        description=description,
+        requested_by=request.user,
+        sending_since=timezone.now(),  # claimed by this request, which sends it next
+    )
 
 
 def _claim_unanswered(*, payment_id, refund_id: int | None = None) -> tuple[list[Refund], datetime]:
@@ -224,7 +224,7 @@ def _send(refund: Refund, *, claim: datetime | None) -> RefundResult:
                 # OTHER is ours only: Stripe gets no reason, the description stays here.
                 reason=None if refund.reason in (None, Refund.Reason.OTHER) else refund.reason,
                 metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
-                idempotency_key=f"refund-{refund.pk}",
+                idempotency_key=stripe_key("refund", refund.pk),
             )
         except PaymentsError as exc:
             if _refused(exc):

@@ -35,7 +35,6 @@ from payments import gateway
 from payments.conf import get_config
 from payments.errors import (
     AlreadySubscribed,
-    IdempotencyConflict,
     InvalidInput,
     NotFound,
     PayableNotPayable,
@@ -54,6 +53,7 @@ from payments.models import (
     Price,
     Refund,
     Subscription,
+    SubscriptionCheckoutAttempt,
 )
 from payments.models.payment import SETTLED
 from payments.payables import PayableAdapter
@@ -61,7 +61,12 @@ from payments.selectors import subscription_get_for_viewer, user_active_tier
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe
 from payments.services.customers import customer_get_or_create
-from payments.services.idempotency import check_idempotency_key, request_fingerprint
+from payments.services.idempotency import (
+    IdempotentRequest,
+    Scope,
+    idempotent_request,
+    stripe_key,
+)
 from payments.services.payments import apply_payment_intent
 from payments.services.refunds import apply_refund
 from payments.services.trials import trial_days_for
@@ -72,6 +77,10 @@ SUBSCRIPTION_PAYABLE = "subscription"
 
 ALREADY_SUBSCRIBED = "You already have a subscription: cancel it or wait for it to end."
 FIRST_PAYMENT_ON_ITS_WAY = "The first payment of your subscription is on its way: wait for its outcome."
+
+SUBSCRIPTION_STARTS = Scope(Subscription, owner="user")
+# A RECURRING price's createCheckoutSession keeps its keys apart from the payments'.
+SUBSCRIPTION_CHECKOUTS = Scope(SubscriptionCheckoutAttempt, owner="customer__user")
 
 
 @dataclass(frozen=True)
@@ -120,36 +129,28 @@ def create_subscription(*, user, price_id: str, idempotency_key: str | None = No
     """
     require_user(user)
     require_payments_enabled()
-    check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint("createSubscription", price=str(price_id))
-    if idempotency_key:
-        existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _with_stripe(_replay(existing, fingerprint))
+    request = idempotent_request(
+        SUBSCRIPTION_STARTS, user=user, key=idempotency_key, operation="createSubscription", price=str(price_id)
+    )
+    earlier = request.earlier()
+    if earlier is not None:
+        return _with_stripe(earlier)
     price = _recurring_price(price_id)
     customer = customer_get_or_create(user=user)
     with transaction.atomic():
         customer = _lock_customer(customer.pk)
-        subscription, refusal = _start(
-            customer=customer, user=user, price=price, idempotency_key=idempotency_key, fingerprint=fingerprint
-        )
+        subscription, refusal = _start(customer=customer, request=request, price=price)
     if refusal:  # raised after commit: what closing the other starts learnt from Stripe is kept
         raise AlreadySubscribed(refusal)
     return _with_stripe(subscription)
 
 
-def _replay(subscription: Subscription, fingerprint: str) -> Subscription:
-    if subscription.request_fingerprint != fingerprint:
-        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
-    return subscription
-
-
-def _start(*, customer: Customer, user, price: Price, idempotency_key: str | None, fingerprint: str):
+def _start(*, customer: Customer, request: IdempotentRequest, price: Price):
     """(subscription, None) or (None, refusal); the caller holds the Customer lock."""
-    if idempotency_key:  # again, under the lock: a concurrent request with the same key
-        existing = Subscription.objects.filter(user=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _replay(existing, fingerprint), None
+    earlier = request.earlier()  # again, under the lock: a concurrent request with the same key
+    if earlier is not None:
+        return earlier, None
+    user = request.user
     if _has_running(user):
         return None, ALREADY_SUBSCRIBED
     reuse = (
@@ -162,8 +163,8 @@ def _start(*, customer: Customer, user, price: Price, idempotency_key: str | Non
         return None, refusal
     if reuse is not None:
         return reuse, None
-    subscription = Subscription.objects.create(
-        user=user, price=price, tier=price.tier, idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
+    subscription, _ = request.create(
+        user=user, price=price, tier=price.tier,
         trial_period_days=trial_days_for(user=user, price=price),  # decided once, under the Customer lock
     )
     return subscription, None
@@ -197,7 +198,7 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
                     customer_id=customer.stripe_customer_id,
                     price_id=stripe_price,
                     metadata={"subscription_id": str(locked.pk), "user_id": str(locked.user_id)},
-                    idempotency_key=f"subscription-{locked.pk}-create",
+                    idempotency_key=stripe_key("subscription", locked.pk, "create"),
                     trial_period_days=locked.trial_period_days,
                 )
                 locked.stripe_subscription_id = data.id
@@ -224,43 +225,43 @@ def start_subscription_checkout(
     At most one such page is open per user: under the Customer row lock, the
     open page is reused for the same request (price and URLs), else expired at
     Stripe (and the user's INCOMPLETE subscriptions closed) before a new one is
-    opened. ALREADY_SUBSCRIBED is checked there too. The same idempotencyKey
-    answers the same page (the key of the latest page is remembered); with other
-    input it is IDEMPOTENCY_CONFLICT.
+    opened. ALREADY_SUBSCRIBED is checked there too. Each request with a key
+    that opens or reuses a page is a SubscriptionCheckoutAttempt: the same key
+    answers the same page; with other input it is IDEMPOTENCY_CONFLICT.
     """
     require_user(user)
     require_payments_enabled()
-    check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(
-        "createCheckoutSession", price=str(price_id), success_url=success_url, cancel_url=cancel_url
+    request = idempotent_request(
+        SUBSCRIPTION_CHECKOUTS, user=user, key=idempotency_key, operation="createCheckoutSession",
+        price=str(price_id), success_url=success_url, cancel_url=cancel_url,
     )
-    if idempotency_key:
-        known = Customer.objects.filter(user=user, subscription_checkout_idempotency_key=idempotency_key).first()
-        if known is not None:
-            return _replay_session(known, fingerprint)
+    earlier = request.earlier()
+    if earlier is not None:
+        return gateway.retrieve_checkout_session(earlier.stripe_checkout_session_id)
     price = _recurring_price(price_id)
     customer = customer_get_or_create(user=user)
     stripe_price = price_ensure_at_stripe(price=price)
     failure: PaymentsError | None = None
     with transaction.atomic():
         customer = _lock_customer(customer.pk)
-        if idempotency_key and customer.subscription_checkout_idempotency_key == idempotency_key:
-            return _replay_session(customer, fingerprint)
+        earlier = request.earlier()  # again, under the lock: a concurrent request with the same key
+        if earlier is not None:
+            return gateway.retrieve_checkout_session(earlier.stripe_checkout_session_id)
         if _has_running(user):
             failure = AlreadySubscribed(ALREADY_SUBSCRIBED)
         else:
-            current = customer.subscription_checkout_session_id
-            if current and customer.subscription_checkout_fingerprint == fingerprint:
-                session = gateway.retrieve_checkout_session(current)
-                if session.status == "open":
-                    if idempotency_key:
-                        customer.subscription_checkout_idempotency_key = idempotency_key
-                        customer.save(update_fields=["subscription_checkout_idempotency_key"])
+            latest = _latest_page(customer)
+            if latest is not None and latest.request_fingerprint == request.fingerprint:
+                session = _read_page(latest)
+                if session is not None and session.status == "open":
+                    if request.key is not None:
+                        request.create(customer=customer, stripe_checkout_session_id=session.id)
                     return session
             refusal = _close_other_starts(customer=customer, user=user)
             if refusal:
                 failure = AlreadySubscribed(refusal)
             else:
+                current = latest.stripe_checkout_session_id if latest is not None else None
                 try:
                     # Stripe under lock, kept: the customer's lock makes "not subscribed yet"
                     # and "one open subscription page" one step (ALREADY_SUBSCRIBED).
@@ -273,29 +274,39 @@ def start_subscription_checkout(
                         client_reference_id=str(user.pk),
                         metadata={"user_id": str(user.pk), "price_id": str(price.pk)},
                         # Tied to the page it follows: a lost answer, retried, gives the same page.
-                        idempotency_key=f"customer-{customer.pk}-subscription-checkout-{fingerprint[:20]}-after-{current or 'none'}",
+                        idempotency_key=stripe_key(
+                            "customer", customer.pk, "subscription-checkout", request.fingerprint[:20],
+                            "after", current or "none",
+                        ),
                     )
                 except PaymentsError as exc:
                     failure = exc  # raised after commit: the pages and subscriptions closed stay closed
                 else:
-                    customer.subscription_checkout_session_id = session.id
-                    customer.subscription_checkout_fingerprint = fingerprint
-                    customer.subscription_checkout_idempotency_key = idempotency_key or None
-                    customer.save(
-                        update_fields=[
-                            "subscription_checkout_session_id",
-                            "subscription_checkout_fingerprint",
-                            "subscription_checkout_idempotency_key",
-                        ]
-                    )
+                    request.create(customer=customer, stripe_checkout_session_id=session.id)
                     return session
     raise failure
 
 
-def _replay_session(customer: Customer, fingerprint: str) -> gateway.CheckoutSessionData:
-    if customer.subscription_checkout_fingerprint != fingerprint:
-        raise IdempotencyConflict("This idempotencyKey was already used with different input.", field="idempotencyKey")
-    return gateway.retrieve_checkout_session(customer.subscription_checkout_session_id)
+def _latest_page(customer: Customer) -> SubscriptionCheckoutAttempt | None:
+    """The user's latest subscription Checkout page: the one that may be open."""
+    return customer.subscription_checkout_attempts.order_by("-created_at", "-id").first()
+
+
+def _read_page(attempt: SubscriptionCheckoutAttempt) -> gateway.CheckoutSessionData | None:
+    """The page as Stripe has it now; None for one already seen expired (it stays so)."""
+    if attempt.status == SubscriptionCheckoutAttempt.Status.EXPIRED:
+        return None
+    return _record_page(attempt, gateway.retrieve_checkout_session(attempt.stripe_checkout_session_id))
+
+
+def _record_page(attempt: SubscriptionCheckoutAttempt, session: gateway.CheckoutSessionData):
+    """Remember what Stripe said of the page (every attempt that names it)."""
+    if session.status in SubscriptionCheckoutAttempt.Status.values and session.status != attempt.status:
+        SubscriptionCheckoutAttempt.objects.filter(
+            customer_id=attempt.customer_id, stripe_checkout_session_id=attempt.stripe_checkout_session_id
+        ).update(status=session.status)
+        attempt.status = session.status
+    return session
 
 
 def _close_other_starts(*, customer: Customer, user, keep: Subscription | None = None) -> str | None:
@@ -353,15 +364,16 @@ def _close_checkout_page(customer: Customer) -> str | None:
     """Expire the user's open subscription Checkout page (the caller holds the Customer
     lock). A page completed meanwhile made a subscription: it is applied, and refuses a
     new start while it runs or its payment is on its way."""
-    session_id = customer.subscription_checkout_session_id
-    if not session_id:
-        return None
-    session = gateway.retrieve_checkout_session(session_id)
+    latest = _latest_page(customer)
+    session = _read_page(latest) if latest is not None else None
+    if session is None:
+        return None  # none, or seen expired already: nothing can come of it
     if session.status == "open":
         try:
-            session = gateway.expire_checkout_session(session_id)
+            session = gateway.expire_checkout_session(session.id)
         except ProviderError:  # completed (or expired) meanwhile
-            session = gateway.retrieve_checkout_session(session_id)
+            session = gateway.retrieve_checkout_session(session.id)
+        _record_page(latest, session)
     if session.status == "complete" and session.subscription:
         data = gateway.retrieve_subscription(session.subscription)
         applied = apply_subscription(data=data, snapshot_at=_read_at(data))
@@ -402,7 +414,7 @@ def cancel_subscription(*, user, subscription_id: str, at_period_end: bool = Tru
     if at_period_end:
         data = gateway.set_cancel_at_period_end(
             subscription_id=subscription.stripe_subscription_id, cancel=True,
-            idempotency_key=f"subscription-{subscription.pk}-cancel-at-period-end",
+            idempotency_key=stripe_key("subscription", subscription.pk, "cancel-at-period-end"),
         )
     else:
         data = gateway.cancel_subscription_now(subscription_id=subscription.stripe_subscription_id)
@@ -594,7 +606,7 @@ def _refund_if_closed(subscription: Subscription) -> None:
             amount=payment.amount,
             reason=Refund.Reason.DUPLICATE.value,
             metadata={"payment_id": str(payment.pk), "subscription_id": str(subscription.pk)},
-            idempotency_key=f"subscription-{subscription.pk}-closed-refund-{payment.pk}",
+            idempotency_key=stripe_key("subscription", subscription.pk, "closed-refund", payment.pk),
         )
         apply_refund(data=data)
         logger.warning(

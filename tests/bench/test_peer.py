@@ -28,6 +28,7 @@ import pytest
 from bench import objects, peer, run
 from bench.load import PaymentEventFactory
 from payments import gateway
+from payments.errors import InvalidWebhook
 from payments.conf import get_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,7 @@ def test_our_webhook_reader_accepts_the_events_as_the_load_process_signs_them():
     intent = gateway.payment_intent_from_dict(parsed[1].object)
     assert (intent.id, intent.status, intent.amount_received, intent.latest_charge) == (
         PAYMENT["intent"], "succeeded", 1999, "ch_bench_0000042")
-    with pytest.raises(gateway.InvalidWebhook):  # the signature is really checked
+    with pytest.raises(InvalidWebhook):  # the signature is really checked
         gateway.parse_webhook(bodies[1], factory.signature(bodies[0]))
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0011_ledger_rows_completed_after_commit'),
+        ('payments', '0012_subscription_checkout_attempt'),
     ]
 
     operations = [
