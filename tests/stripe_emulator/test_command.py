@@ -436,7 +436,7 @@ def test_the_portal_by_hand_saves_a_card_and_cancels(configured, endpoint):
     assert [json.loads(body)["type"] for body, _ in endpoint.received] == [
         "payment_method.attached", "customer.updated",
     ]  # the subscription had no default of its own yet: it falls back on the customer's
-    output = run("portal", "cancel", session["id"], sub_id)
+    output = run("portal", "cancel", session["url"], sub_id)  # the url the API answered names it too
     assert "cancels at period end" in output and "customer.subscription.updated -> 200" in output
     with pytest.raises(CommandError, match="No such billing portal session"):
         run("portal", "cancel", "bps_unknown", sub_id)

@@ -95,10 +95,10 @@ class Command(BaseCommand):
         portal = actions.add_parser("portal", help="The customer on the billing portal's page.")
         portal_moves = portal.add_subparsers(dest="portal_action", required=True)
         card = portal_moves.add_parser("card", help="Save a new card as the default.")
-        card.add_argument("session", help="billing portal session id (bps_...)")
+        card.add_argument("session", help="the portal's url (createBillingPortalSession's), or its session id (bps_...)")
         card.add_argument("--card", default="4242424242424242", help="card number (Stripe test cards)")
         cancel = portal_moves.add_parser("cancel", help="Cancel a subscription at the period's end.")
-        cancel.add_argument("session", help="billing portal session id (bps_...)")
+        cancel.add_argument("session", help="the portal's url (createBillingPortalSession's), or its session id (bps_...)")
         cancel.add_argument("subscription", help="Subscription id (sub_...)")
         actions.add_parser("deliver", help="Deliver pending webhook events.")
         events = actions.add_parser("events", help="List recent events.")
@@ -247,6 +247,9 @@ class Command(BaseCommand):
 
     def _portal(self, emulator: Emulator, options: dict[str, Any]) -> None:
         session_id = options["session"]
+        if "/p/session/" in session_id:  # the url the API answered
+            found = emulator.portal_session_by_url(session_id.rstrip("/").rsplit("/", 1)[-1])
+            session_id = found["id"] if found else session_id
         try:
             emulator.retrieve(session_id)
         except KeyError:
