@@ -318,7 +318,10 @@ class PriceDisplay:
 class PriceInline(PriceDisplay, admin.TabularInline):
     model = Price
     extra = 0
-    fields = ("currency", "unit_amount", "display", "type", "interval", "interval_count", "active", "stripe_price_id")
+    fields = (
+        "currency", "unit_amount", "display", "type", "interval", "interval_count", "trial_period_days", "active",
+        "stripe_price_id",
+    )
     readonly_fields = ("display",)
 
 
@@ -436,6 +439,7 @@ class PaymentAdmin(OwnerLinks, LedgerAdmin):
         (None, {"fields": ("id", "status", "amount_display", "refunded_display", "currency", "created_at", "updated_at")}),
         ("Who and what", {"fields": ("user_link", "price_link", "tier_link", "payable")}),
         ("Stripe", {"fields": ("stripe_payment_intent_id", "webhook_events_link", "stripe_snapshot_at")}),
+        ("Paid with", {"fields": ("stripe_charge_id", "payment_method_type", "card_brand", "card_last4", "receipt_url")}),
         ("Last failure", {"fields": ("failure_code", "failure_message", "failure_at")}),
         ("Request", {"fields": ("idempotency_key", "request_fingerprint")}),
     )
@@ -574,6 +578,7 @@ class SubscriptionAdmin(OwnerLinks, LedgerAdmin):
                            "updated_at")}),
         ("Who and what", {"fields": ("user_link", "price_link", "tier_link", "payments_link")}),
         ("Period", {"fields": ("current_period_start", "current_period_end", "canceled_at", "ended_at")}),
+        ("Trial", {"fields": ("trial_period_days", "trial_start", "trial_end", "trial_will_end_for")}),
         ("Stripe", {"fields": ("stripe_subscription_id", "webhook_events_link", "stripe_snapshot_at")}),
         ("Request", {"fields": ("idempotency_key", "request_fingerprint")}),
     )

@@ -47,6 +47,7 @@ class Price:
     active: bool
     display: str = strawberry_django.field(only=["unit_amount", "currency", "type", "interval", "interval_count"])
     stripe_price_id: str | None
+    trial_period_days: int | None = strawberry_django.field(description="RECURRING only; null: no trial.")
 
 
 @strawberry.type

@@ -22,6 +22,13 @@ from schema.viewer import require_viewer, viewer
 PaymentStatusEnum = strawberry.enum(models.PaymentStatus, name="PaymentStatus")
 
 
+@strawberry.type(name="PaymentMethodDetails", description="The card (or other method) that paid.")
+class PaymentMethodDetails:
+    type: str
+    brand: str | None
+    last4: str | None
+
+
 @strawberry.type(name="Payable", description="What a payment pays for, owned by another app.")
 class Payable:
     type: str
@@ -55,6 +62,21 @@ class Payment:
     @strawberry_django.field(only=["failure_message"])
     def failure_message(self, root: models.Payment) -> str | None:
         return root.failure_message or None
+
+    @strawberry_django.field(
+        only=["payment_method_type", "card_brand", "card_last4"],
+        description="The card (or other method) that paid; null until one did.",
+    )
+    def payment_method(self, root: models.Payment) -> PaymentMethodDetails | None:
+        if not root.payment_method_type:
+            return None
+        return PaymentMethodDetails(
+            type=root.payment_method_type, brand=root.card_brand or None, last4=root.card_last4 or None
+        )
+
+    @strawberry_django.field(only=["receipt_url"], description="Stripe's receipt of the charge.")
+    def receipt_url(self, root: models.Payment) -> str | None:
+        return root.receipt_url or None
 
 
 @strawberry.type(name="PaymentEdge")

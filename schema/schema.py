@@ -16,7 +16,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from payments.errors import PaymentsError
-from schema import auth, browser, catalog, checkout, events, payments, refunds, subscriptions
+from schema import auth, billing_portal, browser, catalog, checkout, events, payments, refunds, subscriptions
 from schema.errors import ErrorCode
 from schema.inputs import RefuseNul
 from schema.limits import limit_extensions
@@ -52,6 +52,7 @@ Query = _merged("Query", (
 ), _QUERY_ORDER)
 Mutation = _merged("Mutation", (
     auth.Mutation, events.Mutation, payments.Mutation, checkout.Mutation, refunds.Mutation, subscriptions.Mutation,
+    billing_portal.Mutation,
 ), _MUTATION_ORDER)
 
 

@@ -36,6 +36,10 @@ class Subscription:
     stripe_subscription_id: str | None
     created_at: datetime
 
+    @strawberry_django.field(only=["status", "trial_end"], description="While TRIALING: when the trial ends.")
+    def trial_end(self, root: models.Subscription) -> datetime | None:
+        return root.trial_end if root.status == models.Subscription.Status.TRIALING else None
+
 
 @strawberry_django.type(models.Invoice, name="Invoice", description="One line of the viewer's billing history.")
 class Invoice:
@@ -73,6 +77,10 @@ class CreateSubscriptionPayload:
     subscription: Subscription
     client_secret: str | None = strawberry.field(
         description="Confirm the first invoice with Stripe.js; null when nothing is due now."
+    )
+    setup_client_secret: str | None = strawberry.field(
+        default=None,
+        description="A trial's SetupIntent: save a card for the first renewal (stripe.confirmSetup).",
     )
     publishable_key: str
 
@@ -216,7 +224,8 @@ class Mutation:
             user=require_viewer(info), price_id=str(input.price_id), idempotency_key=input.idempotency_key
         )
         return CreateSubscriptionPayload(
-            subscription=result.subscription, client_secret=result.client_secret, publishable_key=result.publishable_key
+            subscription=result.subscription, client_secret=result.client_secret,
+            setup_client_secret=result.setup_client_secret, publishable_key=result.publishable_key,
         )
 
     @viewer_mutation(description="The owner, or staff with payments.change_subscription.")

@@ -298,7 +298,8 @@ class Actions:
     # ---------------------------------------- a subscription's later moves
 
     def advance_subscription(self, subscription_id: str, *, succeed: bool = True) -> dict[str, Any]:
-        """Move an active or past_due subscription to its next period, as a test clock would.
+        """Move a trialing, active or past_due subscription to its next period, as a test
+        clock would (a trial ends: trials.py).
 
         One set to cancel at the period's end ends instead, without an invoice.
         Otherwise a ``subscription_cycle`` invoice is charged off-session to the
@@ -310,10 +311,11 @@ class Actions:
         """
 
         def act(tx: Tx, sub: StripeObject) -> None:
-            if sub["status"] not in ("active", "past_due"):
+            if sub["status"] not in ("trialing", "active", "past_due"):
                 raise _subscription_state(sub, "advance")
             if sub["pending_update"]:  # it expires before the period ends
                 self._expire_pending_update(tx, sub)
+            self._before_renewal(tx, sub)  # trials.py: the reminders; a trial ends
             item = sub["items"]["data"][0]
             if sub["cancel_at_period_end"]:  # canceled_at stays when it was asked for
                 sub.update(status="canceled", ended_at=item["current_period_end"])

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import objects
 from .actions import Actions
 from .billing import Billing
+from .billing_portal import BillingPortal
 from .catalog import Catalog
 from .checkout import Checkout
 from .common import (
@@ -43,6 +44,8 @@ from .payment_intents import PaymentIntents
 from . import publishable as browser_key
 from .plan_changes import PlanChanges
 from .refunds import Refunds
+from .setup_intents import SetupIntents
+from .trials import Trials
 from .routes import _ROUTES, _route, _Route, not_emulated  # noqa: F401 - _route: the tests build routes
 from .store import IdempotentResult, Store, StoredEvent, Tx
 from .webhook_endpoints import WebhookEndpoints
@@ -84,8 +87,8 @@ class _Fault:
 
 
 class Emulator(
-    Customers, PaymentIntents, Refunds, Catalog, Billing, PlanChanges, Checkout, WebhookEndpoints,
-    Events, Actions,
+    Customers, PaymentIntents, SetupIntents, Refunds, Catalog, Billing, PlanChanges, Trials, BillingPortal,
+    Checkout, WebhookEndpoints, Events, Actions,
 ):
     """Stripe, for one test-mode account, with its state in the SQLite file ``db_path``."""
 

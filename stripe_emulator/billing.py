@@ -60,6 +60,9 @@ class Billing:
                 param="payment_settings",
             )
         sub = billing_objects.subscription(customer["id"], price, save_default_payment_method=save or "off")
+        trial_end = self._trial_end(params, price, sub["created"])
+        if trial_end is not None:  # trials.py
+            self._begin_trial(sub, trial_end)
         sub["metadata"] = _metadata({}, params)
         if params.get("default_payment_method"):
             method = self._payment_method(
@@ -68,6 +71,8 @@ class Billing:
             sub["default_payment_method"] = method["id"]
         if _bool(params, "cancel_at_period_end"):
             self._set_cancel_at_period_end(sub, True)
+        if trial_end is not None:  # nothing is due now, whatever the payment_behavior
+            return self._start_trial(tx, sub, customer, behavior)
         if behavior != "error_if_incomplete":
             return self._start_subscription(tx, sub, customer, behavior, params)
         try:
@@ -160,13 +165,10 @@ class Billing:
         return billing_objects.invoice(sub, customer, product, billing_reason=billing_reason, period=period)
 
     @staticmethod
-    def _open_invoice(
-        tx: Tx, invoice: StripeObject, customer: StripeObject, sub: StripeObject
-    ) -> StripeObject | None:
-        """Store the draft, then finalize it at once as Stripe does a subscription's:
-        numbered, open, the customer's balance applied (proration.py), and with the
-        PaymentIntent that pays it, which it returns; None when nothing is due (the
-        caller marks it paid: ``_invoice_paid``)."""
+    def _finalize_invoice(tx: Tx, invoice: StripeObject, customer: StripeObject) -> None:
+        """Store the draft (``invoice.created``), then finalize it: numbered, open, the
+        customer's balance applied (proration.py). The caller emits ``invoice.finalized``
+        once the invoice's payment is attached."""
         tx.put(invoice)
         tx.emit("invoice.created", invoice)
         finalized = objects.now()
@@ -184,6 +186,16 @@ class Billing:
         if balance_moved is not None:
             tx.put(balance_moved)
         tx.put(customer)
+
+    @staticmethod
+    def _open_invoice(
+        tx: Tx, invoice: StripeObject, customer: StripeObject, sub: StripeObject
+    ) -> StripeObject | None:
+        """Store the draft, then finalize it at once as Stripe does a subscription's:
+        numbered, open, the customer's balance applied, and with the PaymentIntent that
+        pays it, which it returns; None when nothing is due (the caller marks it paid:
+        ``_invoice_paid``)."""
+        Billing._finalize_invoice(tx, invoice, customer)
         if invoice["amount_due"] == 0:
             tx.put(invoice)
             tx.emit("invoice.finalized", invoice)

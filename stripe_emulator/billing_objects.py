@@ -93,6 +93,7 @@ def _plan(price: dict[str, Any]) -> dict[str, Any]:
         "interval": recurring["interval"],
         "interval_count": recurring["interval_count"],
         "transform_usage": None,
+        "trial_period_days": recurring.get("trial_period_days"),
     }
 
 

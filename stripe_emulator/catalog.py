@@ -100,7 +100,18 @@ class Catalog:
                 code="parameter_invalid_integer",
                 param="recurring[interval_count]",
             )
-        return {"interval": value["interval"], "interval_count": count}
+        recurring = {"interval": value["interval"], "interval_count": count}
+        if value.get("trial_period_days") not in (None, ""):
+            days = _int(value, "trial_period_days", param="recurring[trial_period_days]")
+            if not 1 <= days <= 730:  # Stripe's bounds: a trial of at most two years
+                raise ApiError(
+                    400,
+                    "Invalid recurring[trial_period_days]: must be between 1 and 730",
+                    code="parameter_invalid_integer",
+                    param="recurring[trial_period_days]",
+                )
+            recurring["trial_period_days"] = days
+        return recurring
 
     def _get_price(self, tx: Tx, params: Params, price_id: str) -> StripeObject:
         return self._load(tx, "price", price_id)

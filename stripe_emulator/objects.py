@@ -314,7 +314,7 @@ def charge(
         payment_intent=intent["id"],
         payment_method=method["id"],
         receipt_email=intent["receipt_email"],
-        receipt_url=None,
+        receipt_url=None if decline else f"https://pay.stripe.com/receipts/payment/{random_string(48)}",
         refunded=False,
         refunds={
             "data": [],

@@ -86,6 +86,7 @@ def answer(emulator: Any, method: str, path: str, query: str, body: bytes) -> Pa
 @functools.cache
 def _load_pages() -> None:
     from . import hosted  # noqa: F401 - registers its pages
+    from . import portal  # noqa: F401 - the billing portal's page
 
 
 @functools.cache

@@ -29,11 +29,15 @@ def _route(method: str, path: str, handler: str, params: type) -> _Route:
 
 
 # What the emulator would otherwise silently get wrong: a manual capture captured
-# at once, a trial charged at once, a metered price billed as licensed, prorations
-# left for the next invoice.
+# at once, a trial charged at once from Checkout, a trial without a card paused or
+# canceled, a metered price billed as licensed, prorations left for the next
+# invoice, a portal configured otherwise.
 NOT_EMULATED: dict[tuple[str, str], tuple[tuple[str, frozenset[str] | None], ...]] = {
     ("POST", "/v1/payment_intents"): (("capture_method", frozenset({"automatic", "automatic_async"})),),
-    ("POST", "/v1/subscriptions"): (("trial_period_days", None), ("trial_end", None), ("trial_from_plan", None)),
+    ("POST", "/v1/subscriptions"): (
+        ("trial_settings.end_behavior.missing_payment_method", frozenset({"create_invoice"})),
+    ),
+    ("POST", "/v1/billing_portal/sessions"): (("configuration", None), ("flow_data", None), ("on_behalf_of", None)),
     ("POST", "/v1/prices"): (("recurring.usage_type", frozenset({"licensed"})),),
     # A plan change is billed at once (always_invoice); its payment applies it or not
     # (plan_changes.py). Left out, proration_behavior is create_prorations: refused there.
@@ -96,6 +100,20 @@ _ROUTES = (
         "/v1/payment_intents/{id}/cancel",
         "_cancel_payment_intent",
         sp.PaymentIntentCancelParams,
+    ),
+    _route("POST", "/v1/setup_intents", "_create_setup_intent", sp.SetupIntentCreateParams),
+    _route("GET", "/v1/setup_intents/{id}", "_get_setup_intent", sp.SetupIntentRetrieveParams),
+    _route(
+        "POST", "/v1/setup_intents/{id}/confirm", "_confirm_setup_intent", sp.SetupIntentConfirmParams
+    ),
+    _route(
+        "POST", "/v1/setup_intents/{id}/cancel", "_cancel_setup_intent", sp.SetupIntentCancelParams
+    ),
+    _route(
+        "POST",
+        "/v1/billing_portal/sessions",
+        "_create_billing_portal_session",
+        sp.billing_portal.SessionCreateParams,
     ),
     _route("GET", "/v1/charges/{id}", "_get_charge", sp.ChargeRetrieveParams),
     _route("POST", "/v1/refunds", "_create_refund", sp.RefundCreateParams),

@@ -11,6 +11,7 @@ from payments.gateway.balance import (
     BALANCE_TRANSACTION_TYPES,
     retrieve_balance,
     retrieve_balance_transaction,
+    retrieve_charge,
     retrieve_charge_balance_transaction,
 )
 from payments.gateway.billing import (
@@ -22,6 +23,7 @@ from payments.gateway.billing import (
     retrieve_subscription,
     set_cancel_at_period_end,
 )
+from payments.gateway.billing_portal import create_billing_portal_session
 from payments.gateway.catalog import (
     create_price,
     create_product,
@@ -49,6 +51,7 @@ from payments.stripe_data import (
     PAYMENT_INTENT_STATUSES,
     REFUND_STATUSES,
     BalanceTransactionData,
+    ChargeData,
     CheckoutSessionData,
     CustomerData,
     InvoiceData,
@@ -62,7 +65,9 @@ from payments.stripe_data import (
     WebhookEndpointData,
     WebhookEventData,
     balance_transaction_from_dict,
+    charge_from_dict,
     checkout_session_from_dict,
+    customer_from_dict,
     event_from_dict,
     invoice_from_dict,
     payment_intent_from_dict,
@@ -80,6 +85,7 @@ __all__ = [
     "REFUND_STATUSES",
     "STRIPE_VERSION",
     "BalanceTransactionData",
+    "ChargeData",
     "CheckoutSessionData",
     "CustomerData",
     "InvoiceData",
@@ -96,7 +102,9 @@ __all__ = [
     "cancel_payment_intent",
     "cancel_subscription_now",
     "change_subscription_price",
+    "charge_from_dict",
     "checkout_session_from_dict",
+    "create_billing_portal_session",
     "create_checkout_session",
     "create_customer",
     "create_payment_intent",
@@ -105,6 +113,7 @@ __all__ = [
     "create_refund",
     "create_subscription",
     "create_webhook_endpoint",
+    "customer_from_dict",
     "event_from_dict",
     "expire_checkout_session",
     "get_client",
@@ -123,6 +132,7 @@ __all__ = [
     "reset_client",
     "retrieve_balance",
     "retrieve_balance_transaction",
+    "retrieve_charge",
     "retrieve_charge_balance_transaction",
     "retrieve_checkout_session",
     "retrieve_invoice",

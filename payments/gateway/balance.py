@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
 from typing import Any
 
 import stripe
 
 import payments.gateway.client as client
-from payments.stripe_data import BalanceTransactionData, balance_transaction_from_dict
+from payments.stripe_data import BalanceTransactionData, ChargeData, balance_transaction_from_dict, charge_from_dict
 
 
 def _literal_values(annotation: Any) -> frozenset[str]:
@@ -31,11 +30,16 @@ def retrieve_balance_transaction(balance_transaction_id: str) -> BalanceTransact
 
 
 def retrieve_charge_balance_transaction(charge_id: str) -> BalanceTransactionData | None:
+    return retrieve_charge(charge_id).balance_transaction
+
+
+def retrieve_charge(charge_id: str) -> ChargeData:
+    """The charge with its balance transaction (the ledger's read; what paid and the
+    receipt come with it, services.receipts)."""
     charge = client.call(
         client.v1().charges.retrieve, charge_id, params={"expand": ["balance_transaction"]}
     )
-    txn = charge.to_dict().get("balance_transaction")
-    return balance_transaction_from_dict(txn) if isinstance(txn, Mapping) else None
+    return charge_from_dict(charge.to_dict())
 
 
 def retrieve_balance() -> dict[str, int]:

@@ -15,25 +15,29 @@ from payments.stripe_data import (
     subscription_from_dict,
 )
 
-_SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret", "latest_invoice.payments"]
+_SUBSCRIPTION_EXPAND = ["latest_invoice.confirmation_secret", "latest_invoice.payments", "pending_setup_intent"]
 
 
 def create_subscription(
-    *, customer_id: str, price_id: str, metadata: Mapping[str, str], idempotency_key: str
+    *, customer_id: str, price_id: str, metadata: Mapping[str, str], idempotency_key: str,
+    trial_period_days: int | None = None,
 ) -> SubscriptionData:
     """default_incomplete: the first invoice waits for the customer to confirm its
-    payment with Stripe.js (the confirmation secret comes back expanded)."""
+    payment with Stripe.js (the confirmation secret comes back expanded). With
+    ``trial_period_days`` it starts trialing, nothing due, and its pending SetupIntent
+    (expanded) saves the card the first renewal is charged to."""
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "items": [{"price": price_id}],
+        "payment_behavior": "default_incomplete",
+        "payment_settings": {"save_default_payment_method": "on_subscription"},
+        "metadata": dict(metadata),
+        "expand": _SUBSCRIPTION_EXPAND,
+    }
+    if trial_period_days:  # ours decides (one trial per customer and tier), not the price's
+        params["trial_period_days"] = trial_period_days
     sub = client.call(
-        client.v1().subscriptions.create,
-        params={
-            "customer": customer_id,
-            "items": [{"price": price_id}],
-            "payment_behavior": "default_incomplete",
-            "payment_settings": {"save_default_payment_method": "on_subscription"},
-            "metadata": dict(metadata),
-            "expand": _SUBSCRIPTION_EXPAND,
-        },
-        options={"idempotency_key": idempotency_key},
+        client.v1().subscriptions.create, params=params, options={"idempotency_key": idempotency_key}
     )
     return subscription_from_dict(sub.to_dict())
 

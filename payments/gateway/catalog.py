@@ -19,13 +19,15 @@ def create_product(*, name: str, description: str, metadata: Mapping[str, str], 
 
 def create_price(
     *, product_id: str, currency: str, unit_amount: int, interval: str | None, interval_count: int | None,
-    metadata: Mapping[str, str], idempotency_key: str,
+    metadata: Mapping[str, str], idempotency_key: str, trial_period_days: int | None = None,
 ) -> str:
     params: dict[str, Any] = {
         "product": product_id, "currency": currency, "unit_amount": unit_amount, "metadata": dict(metadata),
     }
     if interval:
         params["recurring"] = {"interval": interval, "interval_count": interval_count or 1}
+        if trial_period_days:
+            params["recurring"]["trial_period_days"] = trial_period_days
     price = client.call(client.v1().prices.create, params=params, options={"idempotency_key": idempotency_key})
     return price.id
 

@@ -45,6 +45,9 @@ class Price(models.Model):
     interval_count = models.PositiveIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
     stripe_price_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # RECURRING only: the days a customer's first subscription of this tier is free
+    # (once per customer and tier: services.trials). Stripe's recurring.trial_period_days.
+    trial_period_days = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["currency", "unit_amount", "id"]
@@ -57,6 +60,11 @@ class Price(models.Model):
                 ),
             ),
             models.CheckConstraint(name="price_currency_lowercase", condition=Q(currency__regex=r"^[a-z]{3}$")),
+            models.CheckConstraint(
+                name="price_trial_recurring_1_to_730_days",  # Stripe's bounds
+                condition=Q(trial_period_days__isnull=True)
+                | Q(type="recurring", trial_period_days__gte=1, trial_period_days__lte=730),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,9 @@ class Customer(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer")
     stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # invoice_settings.default_payment_method, as customer.updated last said (the
+    # billing portal's card update): what renewals without a card of their own use.
+    default_payment_method_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # the admin's date navigation
 
     def __str__(self) -> str:

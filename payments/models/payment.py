@@ -95,6 +95,14 @@ class Payment(models.Model):
     failure_code = models.CharField(max_length=100, blank=True, default="")
     failure_message = models.TextField(blank=True, default="")
     failure_at = models.BigIntegerField(default=0, help_text="`created` of the snapshot that set failure_code.")
+    # The succeeded charge: what paid (Payment.paymentMethod) and Stripe's receipt.
+    # From charge.succeeded/charge.updated, or the charge the ledger reads anyway
+    # (services.receipts); blank until a charge succeeded.
+    stripe_charge_id = models.CharField(max_length=255, blank=True, default="")
+    payment_method_type = models.CharField(max_length=64, blank=True, default="")
+    card_brand = models.CharField(max_length=32, blank=True, default="")
+    card_last4 = models.CharField(max_length=4, blank=True, default="")
+    receipt_url = models.URLField(max_length=1000, blank=True, default="")
     # `created` of the newest Stripe snapshot applied (epoch seconds): an older
     # one arriving late changes nothing.
     stripe_snapshot_at = models.BigIntegerField(default=0)

@@ -52,6 +52,15 @@ class Subscription(models.Model):
     cancel_at_period_end = models.BooleanField(default=False)
     canceled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Stripe's trial_start/trial_end (kept once the trial is over, as Stripe keeps them).
+    trial_start = models.DateTimeField(null=True, blank=True)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    # The trial this start asked Stripe for (createSubscription; services.trials):
+    # decided once, under the Customer lock, when the row is written.
+    trial_period_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The trial_end that customer.subscription.trial_will_end was recorded for
+    # (and host apps told of, payments.signals.trial_will_end): once per trial.
+    trial_will_end_for = models.DateTimeField(null=True, blank=True)
     # `created` of the newest Stripe snapshot applied (epoch seconds).
     stripe_snapshot_at = models.BigIntegerField(default=0)
     closed_reason = models.CharField(max_length=16, choices=ClosedReason.choices, blank=True, default="")

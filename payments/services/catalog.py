@@ -50,7 +50,11 @@ def price_ensure_at_stripe(*, price: Price) -> str:
                 interval=price.interval,
                 interval_count=price.interval_count,
                 metadata={"price_id": str(price.pk)},
-                idempotency_key=stripe_key("price", price.pk, price.currency, price.unit_amount),
+                idempotency_key=stripe_key(
+                    "price", price.pk, price.currency, price.unit_amount,
+                    *(("trial", price.trial_period_days) if price.trial_period_days else ()),
+                ),
+                trial_period_days=price.trial_period_days,
             )
             price.save(update_fields=["stripe_price_id"])
     return price.stripe_price_id

@@ -134,6 +134,7 @@ def _price_shape(price: Price, product_id: str | None) -> dict:
         "interval": price.interval if price.is_recurring else None,
         "interval_count": price.interval_count if price.is_recurring else None,
         "product": product_id,
+        "trial_period_days": price.trial_period_days if price.is_recurring else None,
     }
 
 
@@ -144,6 +145,7 @@ def _stripe_shape(data: gateway.PriceData) -> dict:
         "interval": data.interval,
         "interval_count": data.interval_count,
         "product": data.product,
+        "trial_period_days": data.trial_period_days,
     }
 
 
@@ -215,7 +217,9 @@ def _replace_price(
             idempotency_key=(
                 f"price-{locked.pk}-replaces-{current.id}-{locked.currency}-{locked.unit_amount}"
                 f"-{locked.interval or ''}-{locked.interval_count or ''}-{product_id}"
+                + (f"-trial-{locked.trial_period_days}" if locked.trial_period_days else "")
             ),
+            trial_period_days=locked.trial_period_days if locked.is_recurring else None,
         )
         locked.stripe_price_id = new_id
         locked.save(update_fields=["stripe_price_id"])
@@ -410,6 +414,7 @@ def _pull_link_or_create_price(
         type=Price.Type.RECURRING if recurring else Price.Type.ONE_TIME,
         interval=data.interval if recurring else None,
         interval_count=(data.interval_count or 1) if recurring else None,
+        trial_period_days=data.trial_period_days if recurring else None,
         active=True,
         stripe_price_id=data.id,
     )

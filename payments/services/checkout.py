@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.db import transaction
 
 from payments import gateway
-from payments.conf import get_config
-from payments.errors import InvalidInput, PayableNotPayable
+from payments.errors import PayableNotPayable
 from payments.live import publish_payment_change
 from payments.ids import int_id
 from payments.models import Payment, Price
@@ -19,6 +17,7 @@ from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe, tier_ensure_product
 from payments.services.customers import customer_get_or_create
 from payments.services.idempotency import check_idempotency_key, idempotent_request, stripe_key
+from payments.services.redirects import check_redirect
 from payments.services.payments import (
     PAYMENT_ATTEMPTS,
     PayableRef,
@@ -37,14 +36,6 @@ class CheckoutResult:
     payment: Payment | None
 
 
-def _check_redirect(url: str, field: str) -> None:
-    """Only back to our own front ends: no open redirects."""
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    if parts.scheme not in ("http", "https") or origin not in get_config().redirect_origins:
-        raise InvalidInput(f"{field} must be on an allowed origin.", field=field)
-
-
 def create_checkout_session(
     *,
     user,
@@ -59,8 +50,8 @@ def create_checkout_session(
     session; the subscription is adopted from Stripe's events when it exists."""
     require_user(user)
     require_payments_enabled()
-    _check_redirect(success_url, "successUrl")
-    _check_redirect(cancel_url, "cancelUrl")
+    check_redirect(success_url, "successUrl")
+    check_redirect(cancel_url, "cancelUrl")
     check_idempotency_key(idempotency_key)
     price = Price.objects.select_related("tier").filter(pk=pk).first() if (pk := int_id(price_id)) else None
     if price is not None and price.is_recurring:

@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDate
 
 from payments import gateway
 from payments.errors import PaymentsError
+from payments.services import receipts
 from payments.models import Payment, Refund, Transaction
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,10 @@ def complete(pk: int) -> Transaction | None:
         if row.stripe_balance_transaction_id:
             txn = gateway.retrieve_balance_transaction(row.stripe_balance_transaction_id)
         else:
-            txn = gateway.retrieve_charge_balance_transaction(row.stripe_source_id)
+            charge = gateway.retrieve_charge(row.stripe_source_id)  # with its balance transaction
+            txn = charge.balance_transaction
+            if row.payment_id:  # the same read tells what paid and the receipt (services.receipts)
+                receipts.record_charge_details(payment_id=row.payment_id, data=charge)
     except PaymentsError as exc:
         logger.warning("ledger row %s stays incomplete (payments_reconcile completes it): %s", row.pk, exc.message)
         return None

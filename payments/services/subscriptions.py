@@ -69,6 +69,7 @@ from payments.services.idempotency import (
 )
 from payments.services.payments import apply_payment_intent
 from payments.services.refunds import apply_refund
+from payments.services.trials import trial_days_for
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class SubscriptionResult:
     subscription: Subscription
     client_secret: str | None
     publishable_key: str
+    setup_client_secret: str | None = None  # a trial's SetupIntent (services.trials)
 
 
 def _ts(value: int | None) -> datetime | None:
@@ -121,6 +123,9 @@ def create_subscription(*, user, price_id: str, idempotency_key: str | None = No
     first, so that only one can ever be paid. As for payments, the row is
     written first and Stripe is asked under its lock with the row's id as
     idempotency key, so a lost answer never makes a second subscription.
+    A price with ``trial_period_days`` gives the user's first subscription of its
+    tier a trial (services.trials): TRIALING at once, nothing due, and the pending
+    SetupIntent's secret to save a card with.
     """
     require_user(user)
     require_payments_enabled()
@@ -158,7 +163,10 @@ def _start(*, customer: Customer, request: IdempotentRequest, price: Price):
         return None, refusal
     if reuse is not None:
         return reuse, None
-    subscription, _ = request.create(user=user, price=price, tier=price.tier)
+    subscription, _ = request.create(
+        user=user, price=price, tier=price.tier,
+        trial_period_days=trial_days_for(user=user, price=price),  # decided once, under the Customer lock
+    )
     return subscription, None
 
 
@@ -191,6 +199,7 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
                     price_id=stripe_price,
                     metadata={"subscription_id": str(locked.pk), "user_id": str(locked.user_id)},
                     idempotency_key=stripe_key("subscription", locked.pk, "create"),
+                    trial_period_days=locked.trial_period_days,
                 )
                 locked.stripe_subscription_id = data.id
                 locked.save(update_fields=["stripe_subscription_id", "updated_at"])
@@ -201,9 +210,10 @@ def _with_stripe(subscription: Subscription) -> SubscriptionResult:
         if data.latest_invoice.status == "open" and data.latest_invoice.amount_due > 0:
             secret = data.latest_invoice.client_secret
     subscription.refresh_from_db()
+    setup_secret = data.setup_client_secret if subscription.status == Subscription.Status.TRIALING else None
     if subscription.status in Subscription.FINAL or subscription.closed_reason:
-        secret = None  # nothing to pay for any more: its invoice must not be paid
-    return SubscriptionResult(subscription, secret, config.publishable_key)
+        secret = setup_secret = None  # nothing to pay for any more: its invoice must not be paid
+    return SubscriptionResult(subscription, secret, config.publishable_key, setup_secret)
 
 
 def start_subscription_checkout(
@@ -512,6 +522,8 @@ def _snapshot_fields(data: gateway.SubscriptionData) -> dict:
         "cancel_at_period_end": data.cancel_at_period_end,
         "canceled_at": _ts(data.canceled_at),
         "ended_at": _ts(data.ended_at),
+        "trial_start": _ts(data.trial_start),
+        "trial_end": _ts(data.trial_end),
     }
 
 

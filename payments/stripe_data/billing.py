@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from payments.stripe_data._fields import expandable_id, strict
+from payments.stripe_data._fields import expandable_id, strict, text_field
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ class SubscriptionData:
     created: int
     item_id: str | None = None  # the single item's id (a plan change names it)
     pending_price: str | None = None  # the price of a pending update, waiting for its invoice's payment
+    trial_start: int | None = None
+    trial_end: int | None = None
+    # The pending SetupIntent's client secret (a trial's card to save), when expanded.
+    setup_client_secret: str | None = None
+    default_payment_method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,10 @@ def subscription_from_dict(obj: Mapping[str, Any]) -> SubscriptionData:
         created=int(obj["created"]),
         item_id=item.get("id"),
         pending_price=_pending_price(obj.get("pending_update")),
+        trial_start=obj.get("trial_start"),
+        trial_end=obj.get("trial_end"),
+        setup_client_secret=_setup_client_secret(obj.get("pending_setup_intent")),
+        default_payment_method=expandable_id(obj.get("default_payment_method")),
     )
 
 
@@ -152,3 +161,12 @@ def invoice_preview_from_dict(obj: Mapping[str, Any]) -> InvoicePreviewData:
         proration_date=int(details.get("subscription_proration_date") or obj["created"]),
         lines=tuple(lines),
     )
+
+
+def _setup_client_secret(setup_intent: Any) -> str | None:
+    """An expanded pending SetupIntent's secret while it still needs the customer."""
+    if not isinstance(setup_intent, Mapping):
+        return None
+    if setup_intent.get("status") not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        return None
+    return text_field(setup_intent.get("client_secret"), optional=True)

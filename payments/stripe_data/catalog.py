@@ -29,6 +29,7 @@ class PriceData:
     interval_count: int | None
     active: bool
     metadata: Mapping[str, str]
+    trial_period_days: int | None = None  # recurring.trial_period_days
 
 
 @strict
@@ -56,4 +57,5 @@ def price_from_dict(obj: Mapping[str, Any]) -> PriceData:
         interval_count=int(recurring["interval_count"]) if recurring.get("interval_count") else None,
         active=bool(obj.get("active", True)),
         metadata=dict(obj.get("metadata") or {}),
+        trial_period_days=int(recurring["trial_period_days"]) if recurring.get("trial_period_days") else None,
     )

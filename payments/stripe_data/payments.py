@@ -16,6 +16,7 @@ from payments.stripe_data._fields import expandable_id, one_of, strict, text_fie
 class CustomerData:
     id: str
     email: str
+    default_payment_method: str | None = None  # invoice_settings.default_payment_method
 
 
 @dataclass(frozen=True)
@@ -115,4 +116,46 @@ def payment_intent_from_dict(obj: Mapping[str, Any]) -> PaymentIntentData:
         failure_code=text_field(error.get("decline_code") or error.get("code") or "") if error else "",
         failure_message=text_field(error.get("message") or "") if error else "",
         latest_charge=expandable_id(obj.get("latest_charge")),
+    )
+
+
+@dataclass(frozen=True)
+class ChargeData:
+    """What a succeeded charge tells beyond its PaymentIntent: what paid, the receipt."""
+
+    id: str
+    status: str  # succeeded | pending | failed
+    payment_intent: str | None
+    payment_method_type: str  # payment_method_details.type: card, sepa_debit, ...
+    card_brand: str  # the method's brand where it has one (a card's visa, mastercard, ...)
+    card_last4: str
+    receipt_url: str
+    balance_transaction: BalanceTransactionData | None  # when expanded
+
+
+@strict
+def charge_from_dict(obj: Mapping[str, Any]) -> ChargeData:
+    details = obj.get("payment_method_details") or {}
+    kind = details.get("type") or ""
+    method = details.get(kind) if isinstance(details.get(kind), Mapping) else {}
+    txn = obj.get("balance_transaction")
+    return ChargeData(
+        id=text_field(obj["id"]),
+        status=text_field(obj["status"]),
+        payment_intent=expandable_id(obj.get("payment_intent")),
+        payment_method_type=text_field(kind)[:64],
+        card_brand=(text_field(method.get("brand"), optional=True) or "")[:32],
+        card_last4=(text_field(method.get("last4"), optional=True) or "")[:4],
+        receipt_url=(text_field(obj.get("receipt_url"), optional=True) or "")[:1000],
+        balance_transaction=balance_transaction_from_dict(txn) if isinstance(txn, Mapping) else None,
+    )
+
+
+@strict
+def customer_from_dict(obj: Mapping[str, Any]) -> CustomerData:
+    invoice_settings = obj.get("invoice_settings") or {}
+    return CustomerData(
+        id=text_field(obj["id"]),
+        email=obj.get("email") or "",
+        default_payment_method=expandable_id(invoice_settings.get("default_payment_method")),
     )

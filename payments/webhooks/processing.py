@@ -30,7 +30,7 @@ from payments.errors import MalformedStripeObject, SecurityAlarm
 from payments.models import Payment, WebhookEvent
 from payments.services.notifications import notify_alarm
 from payments.stripe_data import WebhookEventData, payment_intent_id_of
-from payments.webhooks import checkout, invoice, payment_intent, refunds, subscription
+from payments.webhooks import charge, checkout, customer, invoice, payment_intent, refunds, subscription
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -42,6 +42,8 @@ HANDLERS: dict[str, Handler] = {
     **subscription.HANDLERS,
     **invoice.HANDLERS,
     **checkout.HANDLERS,
+    **charge.HANDLERS,
+    **customer.HANDLERS,
 }
 
 DONE = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)

@@ -1,5 +1,6 @@
 from payments.gateway import WebhookEventData, subscription_from_dict
 from payments.services.subscriptions import apply_subscription
+from payments.services.trials import record_trial_will_end
 
 
 def on_subscription(event: WebhookEventData) -> None:
@@ -8,7 +9,16 @@ def on_subscription(event: WebhookEventData) -> None:
     apply_subscription(data=subscription_from_dict(event.object), snapshot_at=event.created)
 
 
+def on_trial_will_end(event: WebhookEventData) -> None:
+    """Three days before a trial ends: the snapshot applied, the reminder recorded once
+    and host apps told (payments.signals.trial_will_end)."""
+    subscription = apply_subscription(data=subscription_from_dict(event.object), snapshot_at=event.created)
+    if subscription is not None:
+        record_trial_will_end(subscription)
+
+
 HANDLERS = {
     f"customer.subscription.{kind}": on_subscription
     for kind in ("created", "updated", "deleted", "paused", "resumed", "pending_update_applied", "pending_update_expired")
 }
+HANDLERS["customer.subscription.trial_will_end"] = on_trial_will_end

@@ -106,6 +106,6 @@ def test_the_public_types_are_the_ones_this_cache_was_written_for():
     assert sorted(f.python_name for f in tier.fields) == [
         "description", "id", "manifest", "name", "position", "prices", "slug", "stripe_product_id"]
     assert sorted(f.python_name for f in price.fields) == [
-        "active", "currency", "display", "id", "interval", "interval_count", "stripe_price_id", "tier", "type",
-        "unit_amount"]
+        "active", "currency", "display", "id", "interval", "interval_count", "stripe_price_id", "tier",
+        "trial_period_days", "type", "unit_amount"]  # trialPeriodDays: the price's, not the viewer's eligibility
     assert public_cache.PUBLIC_ROOT_FIELDS == {"tiers", "tier", "__typename"}

@@ -409,3 +409,62 @@ def test_checkout_expire(configured):
         run("checkout", "complete", session_id)
     with pytest.raises(CommandError, match="No such checkout.session"):
         run("checkout", "expire", "cs_test_unknown")
+
+
+def new_trial(emulator):
+    """A trialing subscription (14 days from the price) and its pending SetupIntent id."""
+    customer = post(emulator, "/v1/customers", "")
+    product = post(emulator, "/v1/products", "name=Premium")
+    price = post(
+        emulator,
+        "/v1/prices",
+        f"product={product['id']}&currency=eur&unit_amount=900&recurring[interval]=month"
+        "&recurring[trial_period_days]=14",
+    )
+    sub = post(
+        emulator,
+        "/v1/subscriptions",
+        f"customer={customer['id']}&items[0][price]={price['id']}&trial_from_plan=true"
+        "&payment_behavior=default_incomplete"
+        "&payment_settings[save_default_payment_method]=on_subscription",
+    )
+    return sub["id"], sub["pending_setup_intent"]
+
+
+def test_a_trial_by_hand_save_a_card_hear_it_ends_then_the_first_renewal(configured, endpoint):
+    sub_id, setup_id = new_trial(configured)
+    output = run("setup", "confirm", sub_id)
+    assert f"SetupIntent {setup_id}: succeeded" in output
+    assert "setup_intent.succeeded -> 200" in output and "customer.subscription.updated -> 200" in output
+    output = run("subscription", "upcoming", sub_id)
+    assert f"Subscription {sub_id}: trialing" in output
+    assert "customer.subscription.trial_will_end -> 200" in output and "invoice.upcoming -> 200" in output
+    output = run("subscription", "advance", sub_id)
+    assert f"Subscription {sub_id}: active" in output
+    assert re.search(r"Invoice in_\w+ \w+-0002, €9.00: paid", output)
+    assert "trial_will_end" not in output
+
+
+def test_a_declined_card_fails_the_setup_and_a_trial_without_a_card_goes_past_due(configured):
+    sub_id, setup_id = new_trial(configured)
+    output = run("setup", "confirm", setup_id, "--card", "4000000000000002")
+    assert f"SetupIntent {setup_id}: requires_payment_method" in output and "setup failed: generic_decline" in output
+    output = run("subscription", "advance", sub_id)
+    assert f"Subscription {sub_id}: past_due" in output and ": open" in output
+
+
+def test_the_portal_by_hand_saves_a_card_and_cancels(configured, endpoint):
+    sub_id, _ = new_trial(configured)
+    customer = configured.retrieve(sub_id)["customer"]
+    session = post(configured, "/v1/billing_portal/sessions", f"customer={customer}")
+    run("deliver")
+    endpoint.received.clear()
+    output = run("portal", "card", session["id"], "--card", "5555555555554444")
+    assert f"Customer {customer}: default card mastercard 4444" in output
+    assert [json.loads(body)["type"] for body, _ in endpoint.received] == [
+        "payment_method.attached", "customer.updated",
+    ]  # the subscription had no default of its own yet: it falls back on the customer's
+    output = run("portal", "cancel", session["url"], sub_id)  # the url the API answered names it too
+    assert "cancels at period end" in output and "customer.subscription.updated -> 200" in output
+    with pytest.raises(CommandError, match="No such billing portal session"):
+        run("portal", "cancel", "bps_unknown", sub_id)

@@ -326,7 +326,8 @@ _ACTIONS = {
 def test_every_emulated_route_has_stripes_params_class(route):
     params = route.params
     assert is_typeddict(params) and params.__module__.startswith("stripe.params.")
-    namespace = sp.checkout if route.path.startswith("/v1/checkout/") else sp
+    namespaces = {"/v1/checkout/": sp.checkout, "/v1/billing_portal/": sp.billing_portal}
+    namespace = next((ns for prefix, ns in namespaces.items() if route.path.startswith(prefix)), sp)
     assert getattr(namespace, params.__name__) is params
     actions = "|".join(_ACTIONS[route.method])
     match = re.fullmatch(rf"([A-Z]\w*?)({actions})Params", params.__name__)
@@ -345,8 +346,9 @@ def assert_not_emulated(error: stripe.InvalidRequestError, param: str) -> None:
 
 
 def test_what_stripe_accepts_but_the_emulator_does_not_play_is_refused_not_ignored(client):
-    """A manual capture captured at once, a trial charged at once, a metered price
-    billed as licensed would be silent lies: refused, naming the parameter."""
+    """A manual capture captured at once, a trial without a card paused, a metered price
+    billed as licensed, a portal configured otherwise would be silent lies: refused,
+    naming the parameter."""
     intents = client.v1.payment_intents
     assert_not_emulated(
         refused(intents.create, params={"amount": 900, "currency": "eur", "capture_method": "manual"}), "capture_method"
@@ -361,8 +363,16 @@ def test_what_stripe_accepts_but_the_emulator_does_not_play_is_refused_not_ignor
     price = client.v1.prices.create(params={**recurring, "recurring": {"interval": "month", "usage_type": "licensed"}})
     customer = client.v1.customers.create()
     base = {"customer": customer.id, "items": [{"price": price.id}]}
-    assert_not_emulated(refused(client.v1.subscriptions.create, params={**base, "trial_period_days": 7}), "trial_period_days")
+    paused = {"trial_settings": {"end_behavior": {"missing_payment_method": "pause"}}}
+    assert_not_emulated(
+        refused(client.v1.subscriptions.create, params={**base, "trial_period_days": 7, **paused}),
+        "trial_settings[end_behavior][missing_payment_method]",
+    )
     assert not client.v1.subscriptions.list(params={"customer": customer.id}).data  # nothing was made
+    assert_not_emulated(
+        refused(client.v1.billing_portal.sessions.create, params={"customer": customer.id, "configuration": "bpc_1"}),
+        "configuration",
+    )
 
 
 def test_every_parameter_said_not_emulated_is_one_stripe_accepts():

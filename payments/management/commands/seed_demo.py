@@ -29,13 +29,16 @@ DEMO_TIERS = [
             {"currency": "eur", "unit_amount": 2999},
             {"currency": "usd", "unit_amount": 3299},
             {"currency": "eur", "unit_amount": 1999, "type": "recurring", "interval": "month", "interval_count": 1},
+            # Price 6: the walk of a trial (README, Subscriptions).
+            {"currency": "usd", "unit_amount": 2199, "type": "recurring", "interval": "month", "interval_count": 1,
+             "trial_period_days": 14},
         ],
     },
 ]
 
 # Plans to change to (the README's walk of preview, change and resume), made after
-# the tiers' own prices so that those keep their ids (the recurring €19.99 is 5):
-# a cheaper monthly plan (6) and a yearly one (7).
+# the tiers' own prices so that those keep their ids (the recurring €19.99 is 5,
+# the trial's $21.99 is 6): a cheaper monthly plan (7) and a yearly one (8).
 DEMO_PLAN_PRICES = [
     ("automated", {"currency": "eur", "unit_amount": 999, "type": "recurring", "interval": "month", "interval_count": 1}),
     ("full-escalation", {"currency": "eur", "unit_amount": 19990, "type": "recurring", "interval": "year", "interval_count": 1}),
@@ -59,6 +62,7 @@ class Command(BaseCommand):
                     type=price.get("type", Price.Type.ONE_TIME),
                     interval=price.get("interval"),
                     interval_count=price.get("interval_count"),
+                    trial_period_days=price.get("trial_period_days"),
                 )
         for slug, price in DEMO_PLAN_PRICES:
             Price.objects.get_or_create(tier=Tier.objects.get(slug=slug), **price)

@@ -21,8 +21,8 @@ from stripe_emulator.objects import format_amount
 class Command(BaseCommand):
     help = (
         "Pay, authenticate, settle or refund a payment in the Stripe emulator, complete, settle"
-        " or expire a Checkout Session, move refunds or a subscription on, and deliver the"
-        " webhooks."
+        " or expire a Checkout Session, save a card (a SetupIntent), act on the billing portal,"
+        " move refunds or a subscription on, and deliver the webhooks."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -58,6 +58,7 @@ class Command(BaseCommand):
             ("pause", "Pause an active subscription."),
             ("resume", "Resume a paused subscription."),
             ("expire-update", "A pending plan change runs out of time: its invoice is voided."),
+            ("upcoming", "Three days before the period ends: trial_will_end, invoice.upcoming."),
         ):
             move = moves.add_parser(name, help=help_text)
             move.add_argument("subscription", help="Subscription id (sub_...)")
@@ -80,6 +81,26 @@ class Command(BaseCommand):
             "--delayed", action="store_true", help="a delayed method; finish with 'settle'"
         )
         pages.choices["settle"].add_argument("--fail", action="store_true", help="make it fail")
+        setup = actions.add_parser("setup", help="The customer saving a card (a SetupIntent).")
+        setups = setup.add_subparsers(dest="setup_action", required=True)
+        for name, help_text in (
+            ("confirm", "Save a test card, as stripe.confirmSetup would."),
+            ("authenticate", "Complete 3-D Secure on a SetupIntent that requires action."),
+        ):
+            move = setups.add_parser(name, help=help_text)
+            move.add_argument("setup_intent", help="SetupIntent id (seti_...) or a trialing subscription's (sub_...)")
+        setups.choices["confirm"].add_argument(
+            "--card", default="4242424242424242", help="card number (Stripe test cards)"
+        )
+        setups.choices["authenticate"].add_argument("--fail", action="store_true", help="make it fail")
+        portal = actions.add_parser("portal", help="The customer on the billing portal's page.")
+        portal_moves = portal.add_subparsers(dest="portal_action", required=True)
+        card = portal_moves.add_parser("card", help="Save a new card as the default.")
+        card.add_argument("session", help="the portal's url (createBillingPortalSession's), or its session id (bps_...)")
+        card.add_argument("--card", default="4242424242424242", help="card number (Stripe test cards)")
+        cancel = portal_moves.add_parser("cancel", help="Cancel a subscription at the period's end.")
+        cancel.add_argument("session", help="the portal's url (createBillingPortalSession's), or its session id (bps_...)")
+        cancel.add_argument("subscription", help="Subscription id (sub_...)")
         actions.add_parser("deliver", help="Deliver pending webhook events.")
         events = actions.add_parser("events", help="List recent events.")
         events.add_argument("--limit", type=int, default=20)
@@ -110,6 +131,10 @@ class Command(BaseCommand):
             self._move_subscription(emulator, options)
         elif action == "checkout":
             self._checkout(emulator, options)
+        elif action == "setup":
+            self._setup(emulator, options)
+        elif action == "portal":
+            self._portal(emulator, options)
         elif action != "deliver":
             intent_id = self._payment_intent_id(options["payment"])
             if action == "pay":
@@ -160,6 +185,8 @@ class Command(BaseCommand):
             result = emulator.pause_subscription(sub_id)
         elif move == "expire-update":
             result = emulator.expire_pending_update(sub_id)
+        elif move == "upcoming":
+            result = emulator.approach_period_end(sub_id)
         else:
             result = emulator.resume_subscription(sub_id)
         sub, invoice, error = result["subscription"], result["invoice"], result["error"]
@@ -202,6 +229,49 @@ class Command(BaseCommand):
         if error:
             reason = error.get("decline_code") or error["code"]
             self.stdout.write(self.style.WARNING(f"  payment failed: {reason}: {error['message']}"))
+
+    def _setup(self, emulator: Emulator, options: dict[str, Any]) -> None:
+        setup_id = options["setup_intent"]
+        if setup_id.startswith("sub_"):
+            try:
+                setup_id = emulator.retrieve(setup_id)["pending_setup_intent"] or ""
+            except KeyError:
+                raise CommandError(f"No such subscription: {setup_id}") from None
+            if not setup_id:
+                raise CommandError(f"Subscription {options['setup_intent']} has no pending SetupIntent.")
+        if options["setup_action"] == "confirm":
+            result = emulator.confirm_setup(setup_id, options["card"])
+        else:
+            result = emulator.authenticate_setup(setup_id, succeed=not options["fail"])
+        intent, error = result["setup_intent"], result["error"]
+        if error and error["type"] != "card_error":  # a card_error is the setup's outcome
+            raise CommandError(error["message"])
+        self.stdout.write(f"SetupIntent {intent['id']}: {intent['status']}")
+        failure = error or intent["last_setup_error"]
+        if failure:
+            reason = failure.get("decline_code") or failure["code"]
+            self.stdout.write(self.style.WARNING(f"  setup failed: {reason}: {failure['message']}"))
+
+    def _portal(self, emulator: Emulator, options: dict[str, Any]) -> None:
+        session_id = options["session"]
+        if "/p/session/" in session_id:  # the url the API answered
+            found = emulator.portal_session_by_url(session_id.rstrip("/").rsplit("/", 1)[-1])
+            session_id = found["id"] if found else session_id
+        try:
+            emulator.retrieve(session_id)
+        except KeyError:
+            raise CommandError(f"No such billing portal session: {session_id}") from None
+        if options["portal_action"] == "card":
+            result = emulator.portal_update_card(session_id, options["card"])
+            if result["error"]:
+                raise CommandError(result["error"]["message"])
+            card = result["payment_method"]["card"]
+            self.stdout.write(f"Customer {result['customer']['id']}: default card {card['brand']} {card['last4']}")
+            return
+        result = emulator.portal_cancel(session_id, options["subscription"])
+        if result["error"]:
+            raise CommandError(result["error"]["message"])
+        self.stdout.write(f"Subscription {result['subscription']['id']}: cancels at period end")
 
     def _report_refund(self, refund: dict[str, Any]) -> None:
         amount = format_amount(refund["amount"], refund["currency"])

@@ -50,7 +50,9 @@ def test_one_line_per_webhook_delivery_with_the_payment(paid_undelivered, delive
         succeeded[0],
     ), succeeded[0]
     charge = next(line for line in lines if "type=charge.succeeded" in line)  # points to the intent
-    assert f"payment={payment.pk}" in charge and "outcome=ignored" in charge
+    assert f"payment={payment.pk}" in charge and "outcome=processed" in charge  # what paid, the receipt
+    created = next(line for line in lines if "type=payment_intent.created" in line)
+    assert f"payment={payment.pk}" in created and "outcome=ignored" in created
     customer = next(line for line in lines if "type=customer.created" in line)
     assert customer.endswith("payment=-")
 

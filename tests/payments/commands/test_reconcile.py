@@ -40,13 +40,16 @@ def test_a_payment_whose_webhooks_never_came_is_healed_from_the_event_list(paid_
     stored = WebhookEvent.objects.get(type="payment_intent.succeeded")
     assert stored.status == WebhookEvent.Status.PROCESSED
     assert f"event {stored.stripe_event_id} (payment_intent.succeeded): event.healed - processed (never received)" in ran.out
-    # Only the types we handle are fetched (customer.created, payment_intent.created, charge.* are not).
-    assert list(WebhookEvent.objects.values_list("type", flat=True)) == ["payment_intent.succeeded"]
-    assert "healed=1 failed=0" in summary(ran)
+    # Only the types we handle are fetched (customer.created, payment_intent.created, charge.failed are not;
+    # charge.succeeded is: it tells what paid and the receipt).
+    assert sorted(WebhookEvent.objects.values_list("type", flat=True)) == ["charge.succeeded", "payment_intent.succeeded"]
+    assert "healed=2 failed=0" in summary(ran)
+    payment.refresh_from_db()
+    assert (payment.card_last4, bool(payment.receipt_url)) == ("4242", True)
 
     again = run("payments_reconcile")
     assert "applied=0 healed=0 failed=0" in summary(again), again
-    assert WebhookEvent.objects.count() == 1
+    assert WebhookEvent.objects.count() == 2
 
 
 def test_an_old_open_payment_is_read_from_stripe_and_applied(paid_undelivered):

@@ -194,3 +194,28 @@ def test_pull_dry_run_changes_nothing(catalog, emulator):
     ran = run("payments_sync_catalog", "--pull", "--dry-run")
     assert "tier.created=1" in ran.out and "would create" in ran.out, ran
     assert list(Tier.objects.values()) == before
+
+
+def test_a_trial_is_pushed_on_the_stripe_price_a_changed_one_replaces_it_and_pull_reads_it(catalog, emulator):
+    monthly = Price.objects.get(pk=catalog["full_monthly"].pk)
+    Price.objects.filter(pk=monthly.pk).update(trial_period_days=14)
+    run("payments_sync_catalog", "--push")
+    monthly.refresh_from_db()
+    assert emulator.retrieve(monthly.stripe_price_id)["recurring"]["trial_period_days"] == 14
+    assert "unchanged=6" in run("payments_sync_catalog", "--push").out
+
+    old_id = monthly.stripe_price_id
+    Price.objects.filter(pk=monthly.pk).update(trial_period_days=30)  # Stripe's recurring is immutable
+    ran = run("payments_sync_catalog", "--push")
+    assert "price.replaced=1" in ran.out and "trial_period_days changed" in ran.out, ran
+    monthly.refresh_from_db()
+    assert emulator.retrieve(monthly.stripe_price_id)["recurring"]["trial_period_days"] == 30
+    assert emulator.retrieve(old_id)["active"] is False
+
+    product = emulator.retrieve(Tier.objects.get(pk=catalog["full"].pk).stripe_product_id)
+    made = gateway.create_price(
+        product_id=product["id"], currency="eur", unit_amount=4999, interval="year", interval_count=1,
+        metadata={}, idempotency_key="yearly-with-trial", trial_period_days=7,
+    )
+    run("payments_sync_catalog", "--pull")
+    assert Price.objects.get(stripe_price_id=made).trial_period_days == 7

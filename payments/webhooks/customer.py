@@ -1,0 +1,10 @@
+from payments.stripe_data import WebhookEventData, customer_from_dict
+from payments.services.billing_portal import apply_customer
+
+
+def on_customer_updated(event: WebhookEventData) -> None:
+    """The customer's default payment method (a card saved on the billing portal)."""
+    apply_customer(data=customer_from_dict(event.object))
+
+
+HANDLERS = {"customer.updated": on_customer_updated}
