@@ -95,6 +95,7 @@ EXCEPTIONS: dict[str, str] = {
     "stripe_emulator/hosted.py": "tested by tests/stripe_emulator/test_browser_face.py and tests/browser/ (flow)",
     "stripe_emulator/inprocess.py": "tested by tests/stripe_emulator/test_params.py and every gateway test (flow)",
     "stripe_emulator/pages.py": "tested by tests/stripe_emulator/test_browser_face.py and tests/browser/ (flow)",
+    "stripe_emulator/objects.py": "tested by tests/stripe_emulator/test_fixtures.py (its templates) and every resource test",
     "stripe_emulator/payment_intents.py": "tested by tests/stripe_emulator/test_api.py and test_actions.py (flow)",
     "stripe_emulator/proration.py": "tested by tests/stripe_emulator/test_plan_changes.py (flow)",
     "stripe_emulator/publishable.py": "tested by tests/stripe_emulator/test_browser_face.py (flow)",
