@@ -1,3 +1,7 @@
+"""The host app's Event, the thing a payment buys a tier for. It lives outside
+payments on purpose: payments reaches it only through its payable adapter
+(events/payables.py), so the payments app stays reusable by another host."""
+
 from django.conf import settings
 from django.db import models
 

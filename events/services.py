@@ -1,3 +1,7 @@
+"""Writes on events that are not payments: creating one, and activating one for
+free while payments are off. A paid activation never comes from here but from
+a succeeded payment, through the payable adapter's fulfil()."""
+
 from events.models import Event
 
 

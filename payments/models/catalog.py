@@ -1,3 +1,10 @@
+"""The catalog we sell, kept by us and pushed to Stripe (or pulled from it,
+services/catalog_sync.py). A Price is the only source of an amount a payment
+may take, never the client, so a bad one is refused here rather than at
+Stripe: the database refuses a one-time price with an interval, a recurring
+one without, and a currency not in lower case; clean() an amount Stripe would
+refuse for its currency."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError

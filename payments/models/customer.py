@@ -1,3 +1,7 @@
+"""The user's one Stripe Customer, so that all of a user's payments and
+subscriptions land on one Customer at Stripe; its row is also the lock that
+keeps a user's subscription starts one at a time."""
+
 from django.conf import settings
 from django.db import models
 

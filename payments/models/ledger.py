@@ -1,3 +1,8 @@
+"""Our own ledger, so that what we report (payments_ledger, the admin)
+reconciles with Stripe's balance without asking Stripe each time. Amounts are
+Stripe's own (its balance transactions), never our arithmetic, and no one
+edits a row (the admin shows them read-only)."""
+
 from django.db import models
 
 

@@ -1,3 +1,7 @@
+"""Admin messages kept as rows, so a mail or SMS provider that fails never fails
+the webhook that recorded the sale, a failed message can be sent again later,
+and none is sent twice (once per payment and recipient, claimed before sending)."""
+
 from django.db import models
 
 

@@ -1,3 +1,10 @@
+"""A one-time payment and the rules that keep it right whatever order Stripe's
+events arrive in, and however often: a settled payment (succeeded, canceled,
+refunded) never goes back to open, an older PaymentIntent snapshot never
+overwrites a newer one, refunds move only a payment that took money, and the
+database refuses a refunded amount above the amount. Payment is ours, not
+Stripe's: it exists before the PaymentIntent, with the Price's amount."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,7 @@
+"""A changeSubscription request remembered, so that a retry with the same
+idempotency key repeats the same Stripe call (and prorates once), and the same
+key for another price is refused."""
+
 from __future__ import annotations
 
 from django.conf import settings

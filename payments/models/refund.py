@@ -1,3 +1,8 @@
+"""A refund is recorded before Stripe is asked, so that its amount is reserved
+against the payment: concurrent refunds never give back more than was taken,
+and only one request at a time sends a refund whose answer was lost. Stripe's
+later events never move a refund backwards."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -1,3 +1,9 @@
+"""Subscriptions and their invoices, mirrored from Stripe. Entitlement is read
+from here, so the order of Stripe's events must not matter: an older snapshot
+never overwrites a newer one, an ended subscription (canceled, expired) never
+comes back, a paid or void invoice is final. A subscription we ended ourselves
+keeps why (ClosedReason), since what it took is refunded."""
+
 from __future__ import annotations
 
 from django.conf import settings

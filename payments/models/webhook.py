@@ -1,3 +1,8 @@
+"""Every Stripe event, stored before it is processed (unique by Stripe's id), so
+a redelivery or a concurrent delivery is processed once, a failed one can be
+processed again (payments_replay_events, the admin's Reprocess), and one we
+refused stays as evidence."""
+
 from django.db import models
 
 

@@ -1,3 +1,9 @@
+"""checkout.session.* events: a hosted Checkout page's outcome. The session only
+says how it went; a one-time payment's status still comes from its
+PaymentIntent's rules (Payment.apply_intent_status), and a subscription's from
+the subscription read from Stripe, so a late or repeated session event cannot
+move either backwards."""
+
 from payments.gateway import WebhookEventData, checkout_session_from_dict
 from payments.services.checkout import apply_checkout_session
 

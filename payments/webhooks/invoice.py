@@ -1,3 +1,8 @@
+"""invoice.* events: a subscription's billing history and its payments. The
+invoice applied is the snapshot at the event's ``created``; paid and void are
+final (Invoice.apply_snapshot). Invoice events omit the invoice's payments,
+so the PaymentIntent is read from Stripe once, only while we do not know it."""
+
 import dataclasses
 
 from payments.gateway import WebhookEventData, invoice_from_dict, retrieve_invoice

@@ -1,3 +1,8 @@
+"""payment_intent.* events: a Payment's status. Stripe sends them in any order
+and more than once; each carries the intent's snapshot at the event's
+``created``, and Payment.apply_intent_status keeps the newest and never leaves
+a settled status."""
+
 from payments.gateway import WebhookEventData, payment_intent_from_dict
 from payments.services.payments import apply_payment_intent
 

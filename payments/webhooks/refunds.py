@@ -1,3 +1,8 @@
+"""refund.* and charge.refunded events: a Refund's status and the Payment's
+refunded amount. A refund never moves backwards (Refund.apply_stripe_status),
+whatever the order. charge.refunded names no refund, so the payment's refunds
+are read from Stripe: that is how a refund made in the Dashboard reaches us."""
+
 from payments.gateway import WebhookEventData, refund_from_dict
 from payments.services.refunds import apply_refund, sync_refunds_from_stripe
 

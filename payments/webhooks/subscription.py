@@ -1,3 +1,8 @@
+"""customer.subscription.* events: a Subscription's status and periods, and so
+the user's entitlement. The snapshot at the event's ``created`` is applied by
+Subscription.apply_snapshot: the newest wins and an ended subscription stays
+ended, whatever the order of delivery."""
+
 from payments.gateway import WebhookEventData, subscription_from_dict
 from payments.services.subscriptions import apply_subscription
 from payments.services.trials import record_trial_will_end

@@ -5,7 +5,7 @@ from __future__ import annotations
 from payments import gateway
 from payments.models import Price, Subscription, Tier
 from payments.services.subscriptions import create_subscription
-from tests.payments.commands.conftest import run
+from tests.payments.conftest import run
 
 
 def stripe_events(emulator, type_: str) -> list[dict]:

@@ -7,7 +7,7 @@ import pytest
 from payments import gateway
 from payments.conf import get_config
 from payments.webhooks import processing
-from tests.payments.commands.conftest import run
+from tests.payments.conftest import run
 
 URL = "https://payments.example.com/api/payments/webhook/"
 

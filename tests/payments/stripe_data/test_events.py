@@ -1,18 +1,10 @@
-"""The plain values read from Stripe's JSON: what an event is about, and damaged
-data of any shape refused as MalformedStripeObject (never another exception)."""
+"""payments/stripe_data/events.py: what an event is about, and an event that
+cannot be stored refused as MalformedStripeObject."""
 
 import pytest
 
 from payments.errors import MalformedStripeObject
-from payments.stripe_data import (
-    event_from_dict,
-    invoice_from_dict,
-    payment_intent_from_dict,
-    payment_intent_id_of,
-    price_from_dict,
-    refund_from_dict,
-    subscription_from_dict,
-)
+from payments.stripe_data import event_from_dict, payment_intent_id_of
 
 
 def _event(event_type: str, obj: dict) -> dict:
@@ -59,35 +51,3 @@ def test_an_event_keeps_its_payload_and_object():
 def test_an_event_that_cannot_be_stored_is_malformed(data):
     with pytest.raises(MalformedStripeObject):
         event_from_dict(data)
-
-
-INTENT = {"id": "pi_1", "status": "succeeded", "amount": 500, "currency": "eur", "amount_received": 500,
-          "customer": {"id": "cus_1"}, "latest_charge": "ch_1",
-          "last_payment_error": {"code": "card_declined", "decline_code": "insufficient_funds", "message": "No."}}
-
-
-def test_a_payment_intent_reads_expanded_fields_and_its_last_error():
-    intent = payment_intent_from_dict(INTENT)
-    assert (intent.customer, intent.latest_charge, intent.failure_code, intent.failure_message) == (
-        "cus_1", "ch_1", "insufficient_funds", "No."
-    )
-
-
-@pytest.mark.parametrize(
-    ("reader", "obj"),
-    [
-        (payment_intent_from_dict, {**INTENT, "status": "teleported"}),  # not a status of the API version
-        (payment_intent_from_dict, {**INTENT, "amount": "five"}),
-        (payment_intent_from_dict, {**INTENT, "currency": 978}),
-        (payment_intent_from_dict, {**INTENT, "customer": ["cus_1"]}),
-        (refund_from_dict, {"id": "re_1", "status": "pending", "amount": 1}),  # no currency
-        (invoice_from_dict, {"id": "in_1", "currency": "eur", "created": 1, "parent": "x"}),
-        (subscription_from_dict, {"id": "sub_1", "status": "active", "created": 1, "items": {"data": [7]}}),
-        (price_from_dict, {"id": "price_1", "currency": "eur", "recurring": {"interval_count": "x"}}),
-        (payment_intent_from_dict, None),
-    ],
-)
-def test_damaged_data_of_any_shape_is_malformed(reader, obj):
-    with pytest.raises(MalformedStripeObject) as info:
-        reader(obj)
-    assert reader.__name__ in str(info.value)

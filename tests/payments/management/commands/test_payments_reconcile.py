@@ -14,7 +14,7 @@ from payments.models import Payment, PaymentStatus, Refund, Subscription, Webhoo
 from payments.services.reports import parse_since
 from payments.services.subscriptions import create_subscription
 from payments.webhooks import processing
-from tests.payments.commands.conftest import ok_all, run
+from tests.payments.conftest import ok_all, run
 
 # A db test never commits: the ledger's after-commit completion runs at once (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("ledger_at_once")

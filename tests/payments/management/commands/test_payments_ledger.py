@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 
 from payments.models import Payment, Transaction
 from payments.services.refunds import refund_payment
-from tests.payments.commands.conftest import run
+from tests.payments.conftest import run
 
 # A db test never commits: the ledger's after-commit completion runs at once (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("ledger_at_once")

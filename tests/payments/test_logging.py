@@ -20,7 +20,7 @@ from stripe_emulator.delivery import signed_request
 from payments.logging import kv, log_stripe_call, stripe_operation
 from payments.models import WebhookEvent
 from tests.conftest import WEBHOOK_PATH, ClientSender, make_event, post_event, sign
-from tests.payments.commands.conftest import ok_all
+from tests.payments.conftest import ok_all
 
 
 def test_kv_quotes_values_with_spaces():

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import get_commands, load_command_class
 
 from payments.models import Payment, PaymentStatus, WebhookEvent
-from tests.payments.commands.conftest import run
+from tests.payments.conftest import run
 
 
 @pytest.fixture
