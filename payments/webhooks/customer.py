@@ -1,3 +1,7 @@
+"""customer.updated: the default card a customer saved (on the billing portal, or a
+trial's SetupIntent), so renewals are charged to it. Stripe's snapshot is the
+truth: the latest one received wins, and nothing else on the Customer moves."""
+
 from payments.stripe_data import WebhookEventData, customer_from_dict
 from payments.services.billing_portal import apply_customer
 
