@@ -16,6 +16,9 @@ class Customer(models.Model):
     # invoice_settings.default_payment_method, as customer.updated last said (the
     # billing portal's card update): what renewals without a card of their own use.
     default_payment_method_id = models.CharField(max_length=255, blank=True, default="")
+    # When Stripe made the customer.updated event that set it: an older event
+    # arriving later (Stripe's deliveries have no order) does not set it back.
+    default_payment_method_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # the admin's date navigation
 
     def __str__(self) -> str:

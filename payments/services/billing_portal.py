@@ -7,6 +7,7 @@ trusts the customer's return to ``returnUrl``."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import transaction
 
@@ -32,15 +33,18 @@ def create_billing_portal_session(*, user, return_url: str) -> str:
     )
 
 
-def apply_customer(*, data: gateway.CustomerData) -> Customer | None:
+def apply_customer(*, data: gateway.CustomerData, snapshot_at: datetime) -> Customer | None:
     """customer.updated: the default payment method the portal (or the Dashboard) set,
-    as the newest snapshot says (the customer's events carry its whole state)."""
+    as the newest snapshot says (the customer's events carry its whole state): one
+    older than the snapshot already applied (``snapshot_at``, the event's creation)
+    changes nothing; one of the same second is taken, as Stripe sends them in order."""
     with transaction.atomic():
         customer = Customer.objects.select_for_update().filter(stripe_customer_id=data.id).first()
         if customer is None:
             return None
-        default = data.default_payment_method or ""
-        if customer.default_payment_method_id != default:
-            customer.default_payment_method_id = default
-            customer.save(update_fields=["default_payment_method_id"])
+        if customer.default_payment_method_at is not None and snapshot_at < customer.default_payment_method_at:
+            return customer
+        customer.default_payment_method_id = data.default_payment_method or ""
+        customer.default_payment_method_at = snapshot_at
+        customer.save(update_fields=["default_payment_method_id", "default_payment_method_at"])
         return customer

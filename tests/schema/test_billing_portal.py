@@ -132,6 +132,27 @@ def test_a_card_saved_on_the_portal_arrives_by_webhook_and_pays_the_next_renewal
     assert first["paymentMethod"]["last4"] == "4242"  # the first payment keeps the card that paid it
 
 
+def test_an_older_customer_updated_delivered_late_does_not_set_the_card_back(gql, user, catalog, emulator, deliver):
+    """Stripe's deliveries have no order: the newest customer.updated (by its
+    creation) decides the default card, whichever arrives last."""
+    paid_subscription(gql, catalog, emulator, deliver)
+    url = gql.ok(PORTAL, {"url": RETURN})["createBillingPortalSession"]["url"]
+    portal_page(emulator, url, {"action": "update_card", "card": "5555555555554444"})
+    updated = [e.event for e in emulator.events() if e.event["type"] == "customer.updated"][-1]
+    ok_all(deliver())
+    newest = Customer.objects.get(user=user).default_payment_method_id
+    assert newest
+    from django.test import Client
+
+    older = dict(updated["data"]["object"], invoice_settings={**updated["data"]["object"]["invoice_settings"],
+                                                             "default_payment_method": "pm_older"})
+    assert post_event(Client(), make_event("customer.updated", older, created=updated["created"] - 60)).status_code == 200
+    assert Customer.objects.get(user=user).default_payment_method_id == newest
+    newer = dict(older, invoice_settings={**older["invoice_settings"], "default_payment_method": "pm_newer"})
+    assert post_event(Client(), make_event("customer.updated", newer, created=updated["created"] + 60)).status_code == 200
+    assert Customer.objects.get(user=user).default_payment_method_id == "pm_newer"
+
+
 # ---------------------------------------------------------------- receipts
 
 
