@@ -44,12 +44,25 @@ def _message(title: str, text: str, status: int) -> PageResponse:
 # ------------------------------------------------------------ 3-D Secure
 
 
+# A PaymentIntent's challenge, or a SetupIntent's (saving a card: nothing charged).
+_CHALLENGED = {"pi_": ("payment_intent", "payment_intent_client_secret"), "seti_": ("setup_intent", "setup_intent_client_secret")}
+
+
 def _challenged(emulator: Any, request: PageRequest, intent_id: str) -> dict[str, Any] | None:
-    intent = _stored(emulator, intent_id, "payment_intent")
-    secret = request.query.get("payment_intent_client_secret", "")
+    kind = next((found for prefix, found in _CHALLENGED.items() if intent_id.startswith(prefix)), None)
+    if kind is None:
+        return None
+    intent = _stored(emulator, intent_id, kind[0])
+    secret = request.query.get(kind[1], "")
     if intent is None or not hmac.compare_digest(intent["client_secret"], secret):
         return None
     return intent
+
+
+def _what(intent: dict[str, Any]) -> str:
+    if intent["object"] == "setup_intent":
+        return "nothing now (a card saved for later payments)"
+    return format_amount(intent["amount"], intent["currency"])
 
 
 @page("GET", "/3d_secure/{id}")
@@ -59,9 +72,8 @@ def challenge(emulator: Any, request: PageRequest, intent_id: str) -> PageRespon
         return _message("Not found", "There is no authentication to complete here.", 404)
     if intent["status"] != "requires_action":
         return render("three_d_secure_done.html", title="Nothing to authenticate",
-                      text=f"This payment is {intent['status']}.", payment_intent=intent["id"])
-    return render("three_d_secure.html", amount=format_amount(intent["amount"], intent["currency"]),
-                  payment_intent=intent["id"])
+                      text=f"This {intent['object'].replace('_', ' ')} is {intent['status']}.", payment_intent=intent["id"])
+    return render("three_d_secure.html", amount=_what(intent), payment_intent=intent["id"])
 
 
 @page("POST", "/3d_secure/{id}")
@@ -71,15 +83,20 @@ def authenticate(emulator: Any, request: PageRequest, intent_id: str) -> PageRes
         return _message("Not found", "There is no authentication to complete here.", 404)
     action = intent.get("next_action") or {}
     return_url = (action.get("redirect_to_url") or {}).get("return_url")
-    result = emulator.authenticate(intent_id, succeed=request.form.get("outcome") == "complete")
+    kind = intent["object"]
+    succeed = request.form.get("outcome") == "complete"
+    if kind == "setup_intent":
+        result = emulator.authenticate_setup(intent_id, succeed=succeed)
+    else:
+        result = emulator.authenticate(intent_id, succeed=succeed)
     emulator.deliver_soon()
     if result["error"] is not None:
         return _message("Authentication not possible", result["error"]["message"], 400)
-    intent = result["payment_intent"]
+    intent = result[kind]
     if return_url and request.query.get("embedded") != "1":
         return PageResponse.redirect(_with_query(return_url, {
-            "payment_intent": intent["id"],
-            "payment_intent_client_secret": intent["client_secret"],
+            kind: intent["id"],
+            f"{kind}_client_secret": intent["client_secret"],
             "redirect_status": _REDIRECT_STATUS.get(intent["status"], "failed"),
         }))
     done = "Authentication complete." if intent["status"] == "succeeded" else "Authentication failed."

@@ -13,6 +13,7 @@ makes the card the subscription's default payment method when it succeeds.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from . import objects
 from .common import ApiError, Params, StripeObject, _bool, _doc_url, _metadata, _parameter_missing
@@ -68,7 +69,7 @@ class SetupIntents:
         tx.put(intent)
         tx.emit("setup_intent.created", intent)
         if _bool(params, "confirm"):
-            return self._confirm_setup(tx, intent, {"payment_method": intent["payment_method"]})
+            return self._confirm_setup(tx, intent, {"payment_method": intent["payment_method"], "return_url": params.get("return_url")})
         return intent
 
     def _get_setup_intent(self, tx: Tx, params: Params, intent_id: str) -> StripeObject:
@@ -98,19 +99,24 @@ class SetupIntents:
         intent.update(payment_method=method["id"], last_setup_error=None, next_action=None)
         behaviour = objects.card_behaviour(method["card"])
         if behaviour == REQUIRES_3DS:
-            intent.update(
-                status="requires_action",
-                next_action={
-                    "type": "use_stripe_sdk",
-                    "use_stripe_sdk": {"type": "three_d_secure_redirect", "source": objects.new_id("src")},
-                },
-            )
+            intent.update(status="requires_action", next_action=self._setup_next_action(intent, params.get("return_url")))
             tx.put(intent)
             tx.emit("setup_intent.requires_action", intent)
             return intent
         if isinstance(behaviour, Decline):
             self._setup_declined(tx, intent, method, behaviour)
         return self._setup_succeeded(tx, intent, method)
+
+    def _setup_next_action(self, intent: StripeObject, return_url: Any) -> dict[str, Any]:
+        """The emulator's 3-D Secure page (hosted.py), as for a PaymentIntent: its URL
+        carries the client secret, and a ``return_url`` makes it a redirect."""
+        source = objects.new_id("src")
+        url = f"{self.public_url}/3d_secure/{intent['id']}?" + urlencode(
+            {"setup_intent_client_secret": intent["client_secret"], "source": source}
+        )
+        if return_url:
+            return {"type": "redirect_to_url", "redirect_to_url": {"return_url": str(return_url), "url": url}}
+        return {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect", "source": source, "stripe_js": url}}
 
     def _setup_succeeded(self, tx: Tx, intent: StripeObject, method: StripeObject) -> StripeObject:
         if intent["customer"] and method["customer"] != intent["customer"]:

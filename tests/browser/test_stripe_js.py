@@ -202,7 +202,7 @@ def test_another_intents_secret_gets_stripes_error_in_the_browser(shop, page, st
 
 
 def test_confirm_setup_reports_the_apis_error(shop, page):
-    """SetupIntents: the browser half only (the emulator answers the error path until it has them)."""
+    """A made-up SetupIntent secret: the API's error, no setupIntent (tests/browser/test_lifecycle.py saves cards)."""
     result = page.evaluate(
         "([pk]) => Stripe(pk).confirmSetup({clientSecret: 'seti_123_secret_456', confirmParams: {}, redirect: 'if_required'})",
         ["pk_test_emulator"],

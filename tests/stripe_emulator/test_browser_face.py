@@ -319,3 +319,31 @@ def test_every_test_card_plays_from_the_card_form(browser, api, number):
         assert answer.json["next_action"]["redirect_to_url"]["url"].startswith(api.emulator.public_url + "/3d_secure/")
     else:  # the refund cards pay like any other
         assert answer.status == 200 and answer.json["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(("outcome", "status"), [("complete", "succeeded"), ("fail", "requires_payment_method")])
+def test_a_setup_intents_3d_secure_is_the_same_challenge_page(browser, api, emulator, outcome, status):
+    """Stripe.js's confirmSetup with a 3155 card: the next_action names the challenge page (with the
+    SetupIntent's secret, as Stripe's does), which completes or fails the SetupIntent."""
+    for return_url in (None, "https://shop.test/account"):
+        params = {"payment_method": "pm_card_authenticationRequired", "confirm": True}
+        if return_url:
+            params["return_url"] = return_url
+        intent = api.post("/v1/setup_intents", params).body
+        assert intent["status"] == "requires_action"
+        path = _challenge_path(emulator, intent)
+        assert parse_qs(urlsplit(path).query)["setup_intent_client_secret"] == [intent["client_secret"]]
+        assert browser("GET", path).status == 200 and b"Complete authentication" in browser("GET", path).body
+        wrong = path.replace(intent["client_secret"], intent["id"] + "_secret_guess")
+        assert browser("POST", wrong, raw_body=b"outcome=complete").status == 404
+        answer = browser("POST", path, raw_body=f"outcome={outcome}".encode())
+        after = api.get(f"/v1/setup_intents/{intent['id']}").body
+        assert after["status"] == status
+        if return_url:
+            assert answer.status == 303
+            assert parse_qs(urlsplit(answer.headers["location"]).query) == {
+                "setup_intent": [intent["id"]], "setup_intent_client_secret": [intent["client_secret"]],
+                "redirect_status": ["succeeded" if outcome == "complete" else "failed"],
+            }
+        else:
+            assert answer.status == 200
