@@ -20,7 +20,7 @@ lets one look, and the rows themselves stay read-only either way.
 """
 
 from payments.admin.base import (  # noqa: F401 -- the names other apps and the tests import
-    LedgerAdmin, MoneyColumns, OwnerLinks, ReadOnlyInline, admin_link, changelist_link, payment_intent_id_of, pre,
+    LedgerAdmin, MoneyColumns, OwnerLinks, PlainCheckbox, ReadOnlyInline, admin_link, changelist_link, payment_intent_id_of, pre,
 )
 from payments.admin.catalog import PriceAdmin, TierAdmin  # noqa: F401
 from payments.admin.dates import IndexedDates, IndexedDatesChangeList, IndexedDatesQuerySet, _indexed_dates_class  # noqa: F401
