@@ -14,9 +14,9 @@ from django.utils import timezone
 class IndexedDatesQuerySet:
     """``datetimes(field, kind)`` for the date navigation (``date_hierarchy``)
     without a ``DISTINCT`` over every row: the first and last dates (two index
-    lookups), then, in one statement, one ``EXISTS`` per year, month or day
-    between them (each stops at its first row: an index probe on the field, or
-    a scan the planner expects to end at once). The same answer as Django's,
+    lookups), then, in one statement, one probe per year, month or day
+    between them (the bucket's first date: a walk of the field's index from
+    the bucket's start, which stops at its first row). The same answer as Django's,
     at a cost that does not grow with the rows."""
 
     indexed_date_field: str
@@ -47,10 +47,16 @@ class IndexedDatesQuerySet:
                 return super().datetimes(field_name, kind, order, tzinfo)
         ends = [*starts[1:], None]
         probes, params = [], []
-        for start, end in zip(starts, ends):  # SELECT EXISTS(...), EXISTS(...), ...: no table scanned around them
+        for start, end in zip(starts, ends):  # SELECT (...) IS NOT NULL, ...: no table scanned around them
             bucket = {f"{field_name}__gte": start, **({f"{field_name}__lt": end} if end else {})}
-            sql, bucket_params = self.order_by().filter(**bucket).values("pk")[:1].query.get_compiler(self.db).as_sql()
-            probes.append(f"EXISTS({sql})")
+            # The bucket's first date, not EXISTS: PostgreSQL drops ORDER BY and LIMIT inside an EXISTS and
+            # may then Seq Scan, expecting a row at once, which is only true while the table's physical
+            # order is unrelated to the date; rows are written in date order, so a recent bucket's Seq Scan
+            # reads the whole table before it. Ordered by the date, it is a walk of the date's index from
+            # the bucket's start.
+            probe = self.order_by(field_name).filter(**bucket).values(field_name)[:1]
+            sql, bucket_params = probe.query.get_compiler(self.db).as_sql()
+            probes.append(f"({sql}) IS NOT NULL")
             params.extend(bucket_params)
         with connections[self.db].cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(probes), params)
