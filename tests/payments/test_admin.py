@@ -724,7 +724,7 @@ def test_refresh_a_subscription_shows_stripes_error_and_goes_on(admin_client, tw
 def test_refresh_a_subscription_shows_any_other_error_without_a_traceback(admin_client, two_subscriptions):
     """Not only a PaymentsError: any failure of one row is its message (class and
     first line), never a 500 with a traceback; the other rows are still refreshed."""
-    from payments import admin as payments_admin
+    from payments.admin import subscriptions as payments_admin
 
     first, second = two_subscriptions
     real = payments_admin.refresh_subscription
