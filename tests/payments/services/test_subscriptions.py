@@ -1,6 +1,6 @@
 """services/subscriptions.py: the subscription Checkout pages a user opens, kept
 as SubscriptionCheckoutAttempt rows (the public behaviour is asserted in
-tests/schema/test_billing.py; this is what the rows remember)."""
+tests/schema/test_subscriptions.py; this is what the rows remember)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from payments import gateway
 from payments.errors import IdempotencyConflict
 from payments.models import Customer, SubscriptionCheckoutAttempt
 from payments.services.subscriptions import create_subscription, start_subscription_checkout
-from tests.schema.test_billing import other_monthly
+from tests.schema.test_subscriptions import other_monthly
 
 URLS = {"success_url": "http://localhost:3000/paid", "cancel_url": "http://localhost:3000/cart"}
 
