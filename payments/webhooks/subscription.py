@@ -1,5 +1,5 @@
 from payments.gateway import WebhookEventData, subscription_from_dict
-from payments.services.subscriptions import apply_subscription
+from payments.services.subscription_sync import apply_subscription
 from payments.services.trials import record_trial_will_end
 
 
