@@ -124,7 +124,7 @@ def _price_for_stripe_price(stripe_price_id: str | None) -> Price | None:
     price = Price.objects.select_related("tier").filter(stripe_price_id=stripe_price_id).first()
     if price is not None:
         return price
-    from payments.services.catalog_sync import import_stripe_price
+    from payments.services.catalog_pull import import_stripe_price
 
     try:
         with transaction.atomic():  # a savepoint: a concurrent import of the same price is not an error
