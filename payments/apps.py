@@ -8,6 +8,6 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from payments import checks  # noqa: F401  (registers the system checks)
         from payments.payables import register
-        from payments.services.subscriptions import SubscriptionPayable
+        from payments.services.subscription_payments import SubscriptionPayable
 
         register(SubscriptionPayable())

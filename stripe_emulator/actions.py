@@ -11,15 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import billing_objects, checkout_objects, objects
-from .common import (
-    ApiError,
-    StripeObject,
-    _doc_url,
-    _subscription_state,
-    _unexpected_state,
-)
-from .objects import GENERIC_DECLINE, REFUND_FAILS
+from .common import ApiError, StripeObject, _doc_url, _subscription_state, _unexpected_state
 from .store import Tx
+from .test_cards import GENERIC_DECLINE, REFUND_FAILS, card_behaviour
 
 
 class Actions:
@@ -257,7 +251,7 @@ class Actions:
         with self._store.transaction() as tx:
             for refund in reversed(tx.list_objects("refund")):
                 charge = self._load(tx, "charge", refund["charge"])
-                behaviour = objects.card_behaviour(charge["payment_method_details"]["card"])
+                behaviour = card_behaviour(charge["payment_method_details"]["card"])
                 if refund["status"] == "pending":
                     self._refund_succeeds(tx, refund)
                     charge = self._save_refund(tx, refund)

@@ -15,6 +15,7 @@ from .common import (
     _parameter_missing,
 )
 from .store import Tx
+from .test_cards import TEST_PAYMENT_METHODS, luhn_valid
 
 
 class Customers:
@@ -72,7 +73,7 @@ class Customers:
         metadata: dict[str, str],
     ) -> StripeObject:
         number = number.replace(" ", "")
-        if not objects.luhn_valid(number):
+        if not luhn_valid(number):
             raise ApiError(
                 402,
                 "Your card number is incorrect.",
@@ -92,7 +93,7 @@ class Customers:
         self, tx: Tx, method_id: str, param: str = "payment_method"
     ) -> StripeObject:
         """An existing PaymentMethod, or a new one for a test id such as ``pm_card_visa``."""
-        number = objects.TEST_PAYMENT_METHODS.get(method_id)
+        number = TEST_PAYMENT_METHODS.get(method_id)
         if number is None:
             return self._load(tx, "payment_method", method_id, param)
         return self._test_card(tx, number)

@@ -22,8 +22,8 @@ from .common import (
     _parameter_missing,
     _unexpected_state,
 )
-from .objects import AUTHENTICATION_REQUIRED, REQUIRES_3DS, Decline
 from .store import Tx
+from .test_cards import AUTHENTICATION_REQUIRED, REQUIRES_3DS, Decline, card_behaviour
 
 
 class PaymentIntents:
@@ -133,7 +133,7 @@ class PaymentIntents:
         intent.update(payment_method=method["id"], last_payment_error=None, next_action=None)
         if processing:
             return self._transition(tx, intent, "processing", "payment_intent.processing")
-        behaviour = objects.card_behaviour(method["card"])
+        behaviour = card_behaviour(method["card"])
         if behaviour == REQUIRES_3DS and _bool(params, "off_session"):
             behaviour = AUTHENTICATION_REQUIRED
         if behaviour == REQUIRES_3DS:

@@ -20,8 +20,8 @@ from .common import (
     _int,
     _metadata,
 )
-from .objects import REFUND_PENDING
 from .store import Tx
+from .test_cards import REFUND_PENDING, card_behaviour
 
 
 class Refunds:
@@ -82,7 +82,7 @@ class Refunds:
                 param="amount",
             )
         refund = objects.refund(charge, amount, reason, _metadata({}, params))
-        if objects.card_behaviour(charge["payment_method_details"]["card"]) != REFUND_PENDING:
+        if card_behaviour(charge["payment_method_details"]["card"]) != REFUND_PENDING:
             self._refund_succeeds(tx, refund)
         charge = self._save_refund(tx, refund)
         tx.emit("refund.created", refund)

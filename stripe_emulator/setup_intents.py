@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 from . import objects
 from .common import ApiError, Params, StripeObject, _bool, _doc_url, _metadata, _parameter_missing
-from .objects import REQUIRES_3DS, Decline
 from .store import Tx
+from .test_cards import REQUIRES_3DS, Decline, card_behaviour
 
 _SETUP_CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 _USAGES = ("off_session", "on_session")
@@ -97,7 +97,7 @@ class SetupIntents:
             raise _parameter_missing("payment_method")
         method = self._payment_method(tx, method_id)
         intent.update(payment_method=method["id"], last_setup_error=None, next_action=None)
-        behaviour = objects.card_behaviour(method["card"])
+        behaviour = card_behaviour(method["card"])
         if behaviour == REQUIRES_3DS:
             intent.update(status="requires_action", next_action=self._setup_next_action(intent, params.get("return_url")))
             tx.put(intent)

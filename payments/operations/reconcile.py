@@ -17,7 +17,7 @@ from payments.models import Payment, PaymentStatus, Refund, Subscription, Webhoo
 from payments.services import ledger
 from payments.services.payments import apply_payment_intent
 from payments.services.refunds import resend_refund
-from payments.services.subscriptions import refresh_subscription
+from payments.services.subscription_sync import refresh_subscription
 
 from payments.operations.replay import RETRYABLE_EVENT_STATUSES
 from payments.webhooks import processing

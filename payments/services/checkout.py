@@ -25,7 +25,8 @@ from payments.services.payments import (
     price_for_payment,
     start_attempt,
 )
-from payments.services.subscriptions import apply_subscription, start_subscription_checkout
+from payments.services.subscription_sync import apply_subscription
+from payments.services.subscriptions import start_subscription_checkout
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from payments.selectors import subscription_get_for_viewer
 from payments.services.access import require_payments_enabled, require_user
 from payments.services.catalog import price_ensure_at_stripe
 from payments.services.idempotency import Scope, idempotent_request, stripe_key
-from payments.services.subscriptions import _recurring_price, _read_at, apply_invoice, apply_subscription
+from payments.services.subscription_sync import apply_invoice, apply_subscription, read_at
+from payments.services.subscriptions import recurring_price
 
 # Plans can change while these run; an INCOMPLETE start is paid first, a PAST_DUE
 # renewal settled first (Stripe would put the proration behind the unpaid renewal).
@@ -61,7 +62,7 @@ def _owned(user, subscription_id: str) -> Subscription:
 
 def _new_price(subscription: Subscription, price_id: str) -> Price:
     """A recurring price the subscription may move to: same currency, not its own."""
-    price = _recurring_price(price_id)
+    price = recurring_price(price_id)
     if price.pk == subscription.price_id:
         raise InvalidInput("The subscription is on this price already.", field="priceId")
     if price.currency != subscription.price.currency:
@@ -163,7 +164,7 @@ def change_subscription(
         change.stripe_invoice_id = data.latest_invoice.id if data.latest_invoice else "-"
         change.save(update_fields=["stripe_invoice_id"])
         # Applied under the locks: a change waiting on them is judged on this plan.
-        apply_subscription(data=data, snapshot_at=_read_at(data), authoritative=True)
+        apply_subscription(data=data, snapshot_at=read_at(data), authoritative=True)
     if data.latest_invoice is not None:  # the proration's Payment, for paymentStatus (it may read the intent)
         apply_invoice(data=data.latest_invoice, snapshot_at=data.latest_invoice.created)
     return _result(data, change)

@@ -7,7 +7,7 @@ import dataclasses
 
 from payments.gateway import WebhookEventData, invoice_from_dict, retrieve_invoice
 from payments.models import Customer, Invoice
-from payments.services.subscriptions import apply_invoice
+from payments.services.subscription_sync import apply_invoice
 
 
 def on_invoice(event: WebhookEventData) -> None:

@@ -4,7 +4,7 @@ Subscription.apply_snapshot: the newest wins and an ended subscription stays
 ended, whatever the order of delivery."""
 
 from payments.gateway import WebhookEventData, subscription_from_dict
-from payments.services.subscriptions import apply_subscription
+from payments.services.subscription_sync import apply_subscription
 from payments.services.trials import record_trial_will_end
 
 

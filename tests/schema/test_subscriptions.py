@@ -478,7 +478,7 @@ def test_a_subscription_from_a_page_completed_in_a_race_is_canceled_and_refunded
     assert emulator.complete_checkout(page["id"])["error"] is None
     ok_all(deliver())
     assert emulator.complete_checkout(stale["id"])["error"] is None
-    with caplog.at_level("ERROR", logger="payments.services.subscriptions"):
+    with caplog.at_level("ERROR", logger="payments.services.subscription_sync"):
         ok_all(deliver())
     ok_all(deliver())  # the cancel's and the refund's own events
 
@@ -497,7 +497,7 @@ def test_a_dashboard_subscription_beside_a_running_one_is_left_running_and_flagg
     ok_all(deliver())
     stripe_id = dashboard_subscription(emulator, user, other_monthly(catalog))
     emulator.pay(first_invoice_intent(emulator, stripe_id))
-    with caplog.at_level("ERROR", logger="payments.services.subscriptions"):
+    with caplog.at_level("ERROR", logger="payments.services.subscription_sync"):
         ok_all(deliver())
     assert [s["status"] for s in gql.ok(SUBSCRIPTIONS)["subscriptions"]] == ["ACTIVE", "ACTIVE"]
     assert [p["status"] for p in payments_of(gql)] == ["SUCCEEDED", "SUCCEEDED"]

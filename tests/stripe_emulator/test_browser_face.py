@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from stripe_emulator.http import App
-from stripe_emulator.objects import REQUIRES_3DS, TEST_CARDS, Decline
+from stripe_emulator.test_cards import REQUIRES_3DS, TEST_CARDS, Decline
 from stripe_emulator.publishable import PUBLISHABLE_FORBIDDEN
 
 from .conftest import encode

@@ -1,9 +1,10 @@
 """Push our catalog (Tier, Price) to Stripe, or pull Stripe's products and prices
-into it. The work is payments.services.catalog_sync.catalog_push / catalog_pull."""
+into it. The work is payments.services.catalog_sync.catalog_push and catalog_pull.catalog_pull."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.services.catalog_sync import catalog_pull, catalog_push
+from payments.services.catalog_pull import catalog_pull
+from payments.services.catalog_sync import catalog_push
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """services/subscriptions.py: the subscription Checkout pages a user opens, kept
 as SubscriptionCheckoutAttempt rows (the public behaviour is asserted in
-tests/schema/test_billing.py; this is what the rows remember)."""
+tests/schema/test_subscriptions.py; this is what the rows remember)."""
 
 from __future__ import annotations
 

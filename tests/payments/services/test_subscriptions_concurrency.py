@@ -78,7 +78,7 @@ def test_concurrent_starts_after_one_runs_are_all_already_subscribed(shop, emula
     user, prices = shop
     first = create_subscription(user=user, price_id=str(prices[0].pk))
     emulator.pay(gateway.retrieve_invoice(emulator.retrieve(first.subscription.stripe_subscription_id)["latest_invoice"]).payment_intent)
-    from payments.services.subscriptions import refresh_subscription
+    from payments.services.subscription_sync import refresh_subscription
 
     assert refresh_subscription(subscription=first.subscription).status == "active"
     results = run_concurrently(8, lambda i: start(user, prices[i % 2]))
