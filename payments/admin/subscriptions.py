@@ -8,7 +8,8 @@ from payments.admin.base import LedgerAdmin, OwnerLinks, ReadOnlyInline, admin_l
 from payments.admin.filters import BillingReasonFilter, CurrencyFilter
 from payments.models import Invoice, Payment, Subscription, WebhookEvent
 from payments.services.reports import error_text
-from payments.services.subscriptions import SUBSCRIPTION_PAYABLE, refresh_subscription
+from payments.services.subscription_payments import SUBSCRIPTION_PAYABLE
+from payments.services.subscription_sync import refresh_subscription
 
 
 class InvoiceInline(ReadOnlyInline):

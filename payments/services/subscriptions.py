@@ -47,12 +47,11 @@ from payments.services.customers import customer_get_or_create
 from payments.services.idempotency import IdempotentRequest, Scope, idempotent_request, stripe_key
 from payments.services.payments import apply_payment_intent
 from payments.services.subscription_payments import SUBSCRIPTION_PAYABLE
-from payments.services.subscription_sync import (  # noqa: F401 - refresh_subscription: payments/admin.py's import
+from payments.services.subscription_sync import (
     apply_invoice,
     apply_subscription,
     cancel_at_stripe,
     read_at,
-    refresh_subscription,
 )
 from payments.services.trials import trial_days_for
 
