@@ -347,14 +347,18 @@ def apply_payment_intent(
         if changed or payment.stripe_payment_intent_id != intent.id:
             payment.save()
         if changed:
+            # Published first: the commit's callbacks run in this order, and the ones
+            # below make a Stripe call (the ledger's balance transaction) and send the
+            # sale's notifications; the subscriber's push does not wait behind them.
+            publish_payment_change(payment, previous_status=previous)
             if payment.status == PaymentStatus.SUCCEEDED and previous != PaymentStatus.SUCCEEDED:
                 if intent.latest_charge:
                     ledger.record_charge(payment=payment, charge_id=intent.latest_charge)
                 fulfilment.fulfil(payment)
                 notifications.notify_sale(payment)
-                # Refunds can be told before the success they refund (events come in any order).
+                # Refunds can be told before the success they refund (events come in any
+                # order): a change here is published as a change of its own, after this one.
                 refunds.sync_refunded_amount(payment)
-            publish_payment_change(payment, previous_status=previous)
         return payment
 
 

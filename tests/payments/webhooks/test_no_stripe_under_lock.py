@@ -141,3 +141,25 @@ def test_stripe_unreachable_after_the_commit_leaves_the_row_incomplete_for_recon
     assert Transaction.objects.count() == 1
     # Done once: a second reconcile has nothing to complete.
     assert not [o for o in reconcile(since=row.recorded_at).outcomes if o.subject.startswith("ledger row")]
+
+
+def test_the_push_leaves_before_the_ledgers_stripe_call(paid, emulator, recorder, monkeypatch):
+    """The commit's callbacks run in the order they were registered: the payment's
+    push is registered first, so a subscriber hears of the success without waiting
+    for the balance transaction's round trip to Stripe (nor the sale's notifications)."""
+    from channels.layers import get_channel_layer
+
+    from payments.live import payment_group
+
+    layer = get_channel_layer()
+    real_group_send = layer.group_send
+
+    async def group_send(group, message):
+        recorder.calls.append((f"push {group}", connection.in_atomic_block))
+        return await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    statuses = deliver_recording(emulator, recorder, "payment_intent.succeeded")
+
+    assert statuses["payment_intent.succeeded"] == 200
+    assert recorder.calls == [(f"push {payment_group(paid.pk)}", False), ("ChargeService.retrieve", False)]
