@@ -126,7 +126,8 @@ def redis_answers(url: str) -> bool:
 
 def server_env(database_url: str, redis_url: str | None = None) -> dict[str, str]:
     """The product's production configuration (DEBUG off), with bench keys: a
-    fake Stripe test key (no Stripe call is expected; one would fail fast and be
+    fake Stripe test key (no Stripe call is expected unless a phase gives the
+    server a fake Stripe, ``STRIPE_API_BASE``; one would fail fast and be
     counted) and a webhook secret the load process signs with."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "REDIS_URL", "DJANGO_", "SECURE_"))}
     env.update(
@@ -262,6 +263,12 @@ def setup_and_seed(database_url: str, mode: Mode, peer: str | None = None) -> di
                          "amount": payment.amount, "currency": payment.currency})
         return rows
 
+    from bench import objects
+    from payments.models import Customer
+
+    # The bench user is a returning Stripe customer (bench.objects): the push's and
+    # dj-stripe's real payment events name it.
+    Customer.objects.create(user=user, stripe_customer_id=objects.CUSTOMER_ID)
     idle = payments(max(mode.memory_subscriptions, mode.push_others))
     plan = {
         "cookie": f"sessionid={session.session_key}",
@@ -269,14 +276,14 @@ def setup_and_seed(database_url: str, mode: Mode, peer: str | None = None) -> di
         "push_one": payments(mode.push_samples + 1),
         "push_two": payments(mode.push_samples + 1),
         "idle": idle,
+        # When the real payments' Stripe objects were made (bench.objects, the fakes).
+        "stripe_created": int(time.time()) - 60,
     }
     if peer:
-        from bench import objects, peer as peer_phase
-        from payments.models import Customer
+        from bench import peer as peer_phase
 
-        Customer.objects.create(user=user, stripe_customer_id=objects.CUSTOMER_ID)
         plan["peer"] = payments(peer_phase.PAYMENTS[peer])
-        plan["peer_created"] = int(time.time()) - 60
+        plan["peer_created"] = plan["stripe_created"]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
@@ -410,8 +417,13 @@ def phase_graphql(server: Server, mode: Mode) -> dict:
 
 
 def phase_push(ws_server: Server, http_server: Server, plan: dict, key: str, mode: Mode, run_id: str) -> dict:
+    """A real card payment's events per push (``charge.succeeded``, then
+    ``payment_intent.succeeded`` with ``latest_charge``): the webhook server reads the
+    charge from its fake Stripe after the commit, as it reads Stripe in production."""
     spec = {
         "phase": "push",
+        "events": "payment",
+        "created": plan["stripe_created"],
         "ws_port": ws_server.port,
         "http_port": http_server.port,
         "cookie": plan["cookie"],
@@ -537,6 +549,9 @@ def figures(results: dict) -> list[dict]:
     row("3. Push p50, two processes via Redis, from the webhook sent", two.get("p50_ms"), unit="ms", ratio=False)
     if skipped:
         rows[-1]["skipped"] = rows[-2]["skipped"] = skipped
+    calls = one.get("stripe_calls")
+    row("3. Push: Stripe calls per push (its charge, read after the commit)",
+        calls / one["samples"] if calls is not None and one.get("samples") else None, ratio=False)
 
     gql = results.get("graphql") or {}
     run, base = gql.get("tiers") or {}, gql.get("tiers_baseline") or {}
@@ -642,17 +657,23 @@ def problems(results: dict) -> list[str]:
         found.append(f"duplicate outcomes: {web['duplicate']['outcomes']}")
     if results.get("graphql") and not results["graphql"].get("same_data"):
         found.append("the GraphQL tiers query and the plain view answered different data")
-    for key in ("push_one", "push_two"):
+    expected = {}  # Stripe calls each server should have made: one charge read per push
+    for key, server in (("push_one", "single"), ("push_two", "redis-b")):
         push = results.get(key)
-        if push and (push.get("lost") or push.get("failure_count") or push.get("others_failed") or push.get("stripe_calls")):
+        if not push:
+            continue
+        expected[server] = push.get("stripe_calls") or 0
+        if push.get("lost") or push.get("failure_count") or push.get("others_failed"):
             found.append(f"{key}: lost {push.get('lost')}, failures {push.get('failures')}, "
                          f"others failed {push.get('others_failed')} {push.get('open_errors')}")
+        if push.get("stripe_calls") != push.get("samples"):
+            found.append(f"{key}: {push.get('stripe_calls')} Stripe calls for {push.get('samples')} pushes (one each)")
     mem = results.get("memory")
     if mem and mem.get("failed"):
         found.append(f"memory: {mem['failed']} subscriptions failed to open, e.g. {mem.get('errors')}")
     for name, stats in (results.get("server_stats") or {}).items():
-        if stats.get("stripe_calls"):
-            found.append(f"server {name} made {stats['stripe_calls']} Stripe calls")
+        if stats.get("stripe_calls", 0) != expected.get(name, 0):
+            found.append(f"server {name} made {stats['stripe_calls']} Stripe calls ({expected.get(name, 0)} expected)")
     from bench import peer  # (its servers call the fake Stripe on purpose: checked there)
 
     return found + peer.problems(results)
@@ -704,6 +725,7 @@ def main(argv: list[str] | None = None) -> int:
         results["djstripe"] = {"skipped": "not in the smoke run (--only djstripe runs it)" if args.smoke and not args.only
                                else "not asked for (--only)"}
     servers: list[Server] = []
+    fakes: list = []  # bench.peer.FakeStripe
     if "admin" in only:  # on a database of its own, first
         results["admin"] = phase_admin(args.database_url + "_admin", mode, args.keep_db)
         if only == {"admin"}:
@@ -713,7 +735,12 @@ def main(argv: list[str] | None = None) -> int:
         recreate_database(args.database_url)
         plan = setup_and_seed(args.database_url, mode, peer=mode.name if "djstripe" in only else None)
 
-        single = Server("single", server_env(args.database_url))
+        from bench.peer import FakeStripe
+
+        # The push's webhooks are a real payment's: the ledger reads each charge from Stripe.
+        fake_single = FakeStripe("single", plan["push_one"], plan["stripe_created"])
+        fakes.append(fake_single)
+        single = Server("single", {**server_env(args.database_url), "STRIPE_API_BASE": fake_single.base})
         servers.append(single)
         log(f"server 'single' (pid {single.pid}, port {single.port}, in-memory channel layer) is up")
 
@@ -744,7 +771,9 @@ def main(argv: list[str] | None = None) -> int:
             empty_redis(redis_url)
             a = Server("redis-a", server_env(args.database_url, redis_url))
             servers.append(a)
-            b = Server("redis-b", server_env(args.database_url, redis_url))
+            fake_b = FakeStripe("redis-b", plan["push_two"], plan["stripe_created"])
+            fakes.append(fake_b)
+            b = Server("redis-b", {**server_env(args.database_url, redis_url), "STRIPE_API_BASE": fake_b.base})
             servers.append(b)
             log(f"push, two processes via Redis: subscribers on {a.port}, webhooks to {b.port}")
             results["push_two"] = phase_push(a, b, plan, "push_two", mode, run_id)
@@ -767,6 +796,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for server in servers:
             server.stop()
+        for fake in fakes:
+            fake.stop()
         if not args.keep_db:
             try:
                 drop_database(args.database_url)
