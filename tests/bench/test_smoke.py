@@ -2,7 +2,8 @@
 Daphne processes driven by the load process, every figure produced. The
 figures' values are never asserted (a shared CI machine makes them noise);
 only that the run was clean (no HTTP error, no lost push, no Stripe call but
-the push's one charge read each, from a fake Stripe on loopback, the same data from the GraphQL query and its baseline) and that each figure exists.
+the push's one charge read each, from a fake Stripe on loopback; the same data
+from the GraphQL query and its baseline) and that each figure exists.
 
 On the suite's database engine: SQLite (a file of its own) without
 DATABASE_URL, else a PostgreSQL database of its own (``payments_bench_smoke``)
