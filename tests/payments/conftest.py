@@ -81,7 +81,7 @@ def monthly(catalog) -> dict[str, Price]:
 
 
 @pytest.fixture
-def subscribed(user, monthly, emulator, deliver, django_capture_on_commit_callbacks) -> Subscription:
+def on_basic(user, monthly, emulator, deliver, django_capture_on_commit_callbacks) -> Subscription:
     """ACTIVE on the Basic monthly plan, its events delivered and their commit callbacks run."""
     subscription = create_subscription(user=user, price_id=str(monthly["basic"].pk)).subscription
     first = Payment.objects.get(payable_type="subscription")
