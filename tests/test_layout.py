@@ -29,7 +29,6 @@ EXCEPTIONS: dict[str, str] = {
     # Split under 400 lines after the lifecycle work: tested through their flows.
     "payments/services/catalog_pull.py": COMMAND_FLOW + " (test_payments_sync_catalog.py, --pull) and Dashboard adoption (tests/schema/test_subscriptions.py)",
     "payments/services/subscription_payments.py": "tested by tests/schema/test_subscriptions.py and the webhook ordering tests (an invoice's Payment, flow)",
-    "payments/services/subscription_sync.py": "tested by the webhook ordering tests (tests/payments/webhooks, tests/schema/test_subscriptions.py, test_plan_changes.py: flow)",
     "stripe_emulator/test_cards.py": "tested by tests/stripe_emulator/test_browser_face.py (every test card from the card form) and the resource tests",
     # The admin package: its pages are rendered, filtered and acted on as a whole.
     "payments/admin/base.py": "tested by tests/payments/test_admin.py and test_admin_size.py (the admin's pages, flow)",

@@ -63,3 +63,19 @@ class BillingReasonFilter(ChoicesFilter):
 
     def choices_for(self, request, model_admin):
         return self.REASONS
+
+
+class RereadPendingFilter(admin.SimpleListFilter):
+    """Subscriptions whose re-read from Stripe is pending (an event showed another plan
+    or cancel request than ours and Stripe could not be read since): payments_reconcile's."""
+
+    title = "re-read pending"
+    parameter_name = "reread_pending"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(stripe_reread_requested_at__isnull=self.value() == "no")
+        return queryset

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from payments.admin.base import LedgerAdmin, OwnerLinks, ReadOnlyInline, admin_link, changelist_link
-from payments.admin.filters import BillingReasonFilter, CurrencyFilter
+from payments.admin.filters import BillingReasonFilter, CurrencyFilter, RereadPendingFilter
 from payments.models import Invoice, Payment, Subscription, WebhookEvent
 from payments.services.reports import error_text
 from payments.services.subscription_payments import SUBSCRIPTION_PAYABLE
@@ -32,7 +32,7 @@ class SubscriptionAdmin(OwnerLinks, LedgerAdmin):
         "id", "user_link", "tier", "price_display", "status", "current_period_end", "cancel_at_period_end",
         "stripe_subscription_id", "created_at",
     )
-    list_filter = ("status", "closed_reason", "cancel_at_period_end", "tier", "created_at")
+    list_filter = ("status", "closed_reason", "cancel_at_period_end", "tier", RereadPendingFilter, "created_at")
     list_select_related = ("user", "tier", "price")
     search_fields = ("stripe_subscription_id__exact", "user__email", "user__username")
     date_hierarchy = "created_at"
@@ -42,7 +42,8 @@ class SubscriptionAdmin(OwnerLinks, LedgerAdmin):
         ("Who and what", {"fields": ("user_link", "price_link", "tier_link", "payments_link")}),
         ("Period", {"fields": ("current_period_start", "current_period_end", "canceled_at", "ended_at")}),
         ("Trial", {"fields": ("trial_period_days", "trial_start", "trial_end", "trial_will_end_for")}),
-        ("Stripe", {"fields": ("stripe_subscription_id", "webhook_events_link", "stripe_snapshot_at")}),
+        ("Stripe", {"fields": ("stripe_subscription_id", "webhook_events_link", "stripe_snapshot_at",
+                               "stripe_reread_requested_at")}),
         ("Request", {"fields": ("idempotency_key", "request_fingerprint")}),
     )
     readonly_fields = ("price_display", "user_link", "price_link", "tier_link", "payments_link", "webhook_events_link")

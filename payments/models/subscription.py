@@ -69,6 +69,11 @@ class Subscription(models.Model):
     trial_will_end_for = models.DateTimeField(null=True, blank=True)
     # `created` of the newest Stripe snapshot applied (epoch seconds).
     stripe_snapshot_at = models.BigIntegerField(default=0)
+    # Set when an event showed another plan or cancel request than ours (Stripe is to be
+    # read: the event is a hint, the API object the truth), in the event's transaction;
+    # cleared by a read of Stripe's subscription begun after it (services.subscription_sync).
+    # payments_reconcile reads those still set, oldest first.
+    stripe_reread_requested_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.CharField(max_length=16, choices=ClosedReason.choices, blank=True, default="")
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=255, blank=True, default="")
@@ -77,7 +82,13 @@ class Subscription(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at", "id"], name="subscription_recent_idx")]  # the admin's list
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="subscription_recent_idx"),  # the admin's list
+            models.Index(  # payments_reconcile's pending re-reads
+                fields=["stripe_reread_requested_at", "id"], name="subscription_reread_idx",
+                condition=Q(stripe_reread_requested_at__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "idempotency_key"],

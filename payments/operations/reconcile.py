@@ -13,7 +13,7 @@ from django.utils import timezone as dj_timezone
 from payments import gateway
 from payments.errors import PaymentsError
 from payments.money import format_amount
-from payments.models import Payment, PaymentStatus, Refund, Subscription, WebhookEvent
+from payments.models import Payment, PaymentStatus, Price, Refund, Subscription, WebhookEvent
 from payments.services import ledger
 from payments.services.payments import apply_payment_intent
 from payments.services.refunds import resend_refund
@@ -39,6 +39,8 @@ OPEN_SUBSCRIPTION_STATUSES = (
     Subscription.Status.UNPAID,
 )
 EVENT_RETENTION = timedelta(days=30)  # Stripe lists events of the last 30 days
+REREAD_BATCH = 500  # pending re-reads per run, oldest first; the rest wait for the next run
+REREAD_SUBJECT = "pending re-read of subscription"
 
 def reconcile(
     *,
@@ -54,7 +56,11 @@ def reconcile(
     2. payments still PENDING / REQUIRES_ACTION / PROCESSING with a PaymentIntent,
        created over ``pending_older_than`` ago: the intent is read and applied
        (snapshot time: now);
-    3. subscriptions not ended: read and applied;
+    3. subscriptions whose re-read from Stripe is pending (an event showed
+       another plan or cancel request than ours and Stripe could not be read
+       after its commit), oldest first, ``REREAD_BATCH`` of them: read and
+       applied, the mark cleared (kept when Stripe cannot be read); then the
+       subscriptions not ended that this did not read: read and applied;
     4. refunds recorded over ``pending_older_than`` ago that Stripe never
        answered (PENDING, no Stripe id: the request lost its answer, or never
        reached Stripe) and nobody re-sent since: sent again with their own
@@ -62,7 +68,7 @@ def reconcile(
     5. ledger rows still incomplete (their balance transaction is fetched after
        the webhook's commit, and Stripe could not be reached then): completed.
     Events go first: what they settle needs no extra read. Actions: event.healed,
-    payment.applied, subscription.applied, refund.applied (sent again),
+    payment.applied, subscription.reread, subscription.applied, refund.applied (sent again),
     ledger.completed, unchanged, failed (and event.known, not reported by the
     command, for events already processed here).
     """
@@ -70,7 +76,7 @@ def reconcile(
     cutoff = dj_timezone.now() - pending_older_than
     _reconcile_events(report, since)
     _reconcile_payments(report, cutoff)
-    _reconcile_subscriptions(report)
+    _reconcile_subscriptions(report, read=_reconcile_rereads(report))
     _reconcile_refunds(report, cutoff)
     _reconcile_ledger(report)
     return report
@@ -180,10 +186,64 @@ def _subscription_state(sub: Subscription) -> tuple:
     return (sub.status, sub.cancel_at_period_end, sub.current_period_end)
 
 
-def _reconcile_subscriptions(report: Report) -> None:
+def reread_counts(report: Report) -> tuple[int, int]:
+    """(re-read, failed) of the pending re-reads pass."""
+    mine = [o for o in report.outcomes if o.subject.startswith(REREAD_SUBJECT)]
+    return sum(1 for o in mine if not o.failed), sum(1 for o in mine if o.failed)
+
+
+def rereads_pending() -> int:
+    return Subscription.objects.filter(stripe_reread_requested_at__isnull=False).count()
+
+
+def _plan(subscription: Subscription) -> tuple:
+    return (subscription.price, subscription.cancel_at_period_end, subscription.status)
+
+
+def _plan_change_text(before: tuple, after: tuple) -> str:
+    (price, cancel, status), (new_price, new_cancel, new_status) = before, after
+    changes = []
+    if new_price != price:
+        label = lambda p: f"{p.tier.slug} {p.display}" if isinstance(p, Price) else str(p)  # noqa: E731
+        changes.append(f"plan {label(price)} -> {label(new_price)}")
+    if new_cancel != cancel:
+        changes.append(f"cancel at period end {'on' if new_cancel else 'off'}")
+    if new_status != status:
+        changes.append(f"{status} -> {new_status}")
+    return ", ".join(changes) or "as we had it"
+
+
+def _reconcile_rereads(report: Report) -> set[int]:
+    """The pending re-reads, oldest first; the pks it read (or tried to)."""
+    pending = list(
+        Subscription.objects.filter(stripe_reread_requested_at__isnull=False, stripe_subscription_id__isnull=False)
+        .select_related("price__tier").order_by("stripe_reread_requested_at", "pk")[:REREAD_BATCH]
+    )
+    for subscription in pending:
+        subject = f"{REREAD_SUBJECT} {subscription.pk}"
+
+        def step(subscription=subscription, subject=subject) -> None:
+            since = f"pending since {subscription.stripe_reread_requested_at:%Y-%m-%d %H:%M:%S}"
+            before = _plan(subscription)
+            if report.dry_run:
+                data = gateway.retrieve_subscription(subscription.stripe_subscription_id)
+                price = Price.objects.select_related("tier").filter(stripe_price_id=data.price).first() or data.price
+                after = (price, data.cancel_at_period_end, data.status)
+                report.add("subscription.reread", subject, would(True, f"take {_plan_change_text(before, after)} ({since})"))
+                return
+            applied = refresh_subscription(subscription=subscription)
+            applied = Subscription.objects.select_related("price__tier").get(pk=applied.pk)
+            newer = " (a newer request stays pending)" if applied.stripe_reread_requested_at else ""
+            report.add("subscription.reread", subject, f"{_plan_change_text(before, _plan(applied))} ({since}){newer}")
+
+        guarded(report, subject, step)
+    return {subscription.pk for subscription in pending}
+
+
+def _reconcile_subscriptions(report: Report, read: set[int] = frozenset()) -> None:
     subscriptions = Subscription.objects.filter(
         status__in=OPEN_SUBSCRIPTION_STATUSES, stripe_subscription_id__isnull=False
-    ).order_by("pk")
+    ).exclude(pk__in=read).order_by("pk")
     for subscription in subscriptions.iterator():
         subject = f"subscription {subscription.pk}"
 

@@ -163,8 +163,11 @@ def change_subscription(
         )
         change.stripe_invoice_id = data.latest_invoice.id if data.latest_invoice else "-"
         change.save(update_fields=["stripe_invoice_id"])
-        # Applied under the locks: a change waiting on them is judged on this plan.
-        apply_subscription(data=data, snapshot_at=read_at(data), authoritative=True)
+        # Applied under the locks: a change waiting on them is judged on this plan (and no
+        # re-read was requested while Stripe answered: the row was locked).
+        apply_subscription(
+            data=data, snapshot_at=read_at(data), authoritative=True, reread_seen=locked.stripe_reread_requested_at
+        )
     if data.latest_invoice is not None:  # the proration's Payment, for paymentStatus (it may read the intent)
         apply_invoice(data=data.latest_invoice, snapshot_at=data.latest_invoice.created)
     return _result(data, change)
@@ -200,4 +203,6 @@ def resume_subscription(*, user, subscription_id: str) -> Subscription:
         idempotency_key=f"subscription-{subscription.pk}-resume-{_epoch(subscription.canceled_at)}",
     )
     snapshot_at = max(data.created, subscription.stripe_snapshot_at)
-    return apply_subscription(data=data, snapshot_at=snapshot_at, authoritative=True) or subscription
+    return apply_subscription(
+        data=data, snapshot_at=snapshot_at, authoritative=True, reread_seen=subscription.stripe_reread_requested_at
+    ) or subscription

@@ -16,9 +16,10 @@ an error for the team to look at.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone as dj_timezone
 
 from payments import gateway
 from payments.errors import PaymentsError, ProviderError
@@ -49,9 +50,12 @@ def cancel_at_stripe(subscription: Subscription) -> gateway.SubscriptionData:
 
 
 def refresh_subscription(*, subscription: Subscription) -> Subscription:
+    """Read the subscription from Stripe and apply it (authoritative); the re-read that
+    ``subscription`` (as loaded, before Stripe is asked) shows pending is done."""
+    seen = subscription.stripe_reread_requested_at
     data = gateway.retrieve_subscription(subscription.stripe_subscription_id)
     snapshot_at = max(data.created, subscription.stripe_snapshot_at)
-    return apply_subscription(data=data, snapshot_at=snapshot_at, authoritative=True) or subscription
+    return apply_subscription(data=data, snapshot_at=snapshot_at, authoritative=True, reread_seen=seen) or subscription
 
 
 def _reread(stripe_subscription_id: str) -> None:
@@ -63,8 +67,24 @@ def _reread(stripe_subscription_id: str) -> None:
         return
     try:
         refresh_subscription(subscription=subscription)
-    except PaymentsError as exc:  # the next event, or payments_reconcile, reads it again
-        logger.warning("subscription %s: could not re-read it from Stripe: %s", subscription.pk, exc)
+    except PaymentsError as exc:  # stripe_reread_requested_at stays: the next read (payments_reconcile) does it
+        logger.warning("subscription %s: could not re-read it from Stripe (left pending): %s", subscription.pk, exc)
+
+
+def _request_reread(subscription: Subscription) -> None:
+    """Record on the locked row, with the event, that Stripe is to be read: later than
+    any request before it, so that a read begun before this one cannot clear it."""
+    now, pending = dj_timezone.now(), subscription.stripe_reread_requested_at
+    subscription.stripe_reread_requested_at = max(now, pending + timedelta(microseconds=1)) if pending else now
+    subscription.save(update_fields=["stripe_reread_requested_at"])
+
+
+def _reread_done(subscription: Subscription, seen: datetime | None) -> None:
+    """An authoritative snapshot asked of Stripe after ``seen`` was read from the row:
+    that pending re-read is done; a newer one (recorded while Stripe answered) stays."""
+    if seen is not None and subscription.stripe_reread_requested_at == seen:
+        subscription.stripe_reread_requested_at = None
+        subscription.save(update_fields=["stripe_reread_requested_at"])
 
 
 def _locked_subscription(data: gateway.SubscriptionData, customer: Customer | None) -> Subscription | None:
@@ -155,7 +175,8 @@ def _apply(subscription: Subscription, data: gateway.SubscriptionData, snapshot_
 
 
 def apply_subscription(
-    *, data: gateway.SubscriptionData, snapshot_at: int, authoritative: bool = False
+    *, data: gateway.SubscriptionData, snapshot_at: int, authoritative: bool = False,
+    reread_seen: datetime | None = None,
 ) -> Subscription | None:
     """Apply a Subscription snapshot, order-proof, with the customer's and the
     subscription's rows locked; link the invoices that came before it; end what
@@ -169,7 +190,10 @@ def apply_subscription(
     commit (``_reread``), since the events of one plan change (updated with a
     pending update, pending_update_applied or _expired, updated), or of a cancel
     and its resume, often share their second and may come in any order, and
-    neither has a clock of its own in Stripe's object."""
+    neither has a clock of its own in Stripe's object. That need is recorded on the
+    row with the event (``stripe_reread_requested_at``), so that a read that fails
+    is done by payments_reconcile; an authoritative snapshot given with the
+    ``reread_seen`` its caller loaded before asking Stripe clears it, if still that."""
     with transaction.atomic():
         customer = (
             Customer.objects.select_for_update().filter(stripe_customer_id=data.customer).first() if data.customer else None
@@ -187,7 +211,9 @@ def apply_subscription(
             if other_plan:
                 _take_plan(subscription, data)
             _take_cancel_request(subscription, data)
+            _reread_done(subscription, reread_seen)
         elif other_plan or other_cancel:
+            _request_reread(subscription)
             stripe_id = data.id
             transaction.on_commit(lambda: _reread(stripe_id), robust=True)
         _link_orphan_invoices(subscription)

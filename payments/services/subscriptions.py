@@ -386,6 +386,8 @@ def cancel_subscription(*, user, subscription_id: str, at_period_end: bool = Tru
         )
     else:
         data = gateway.cancel_subscription_now(subscription_id=subscription.stripe_subscription_id)
-    # Stripe's answer is the newest snapshot there is.
+    # Stripe's answer is the newest snapshot there is (a re-read the row showed pending before it: done).
     snapshot_at = max(data.created, subscription.stripe_snapshot_at)
-    return apply_subscription(data=data, snapshot_at=snapshot_at, authoritative=True) or subscription
+    return apply_subscription(
+        data=data, snapshot_at=snapshot_at, authoritative=True, reread_seen=subscription.stripe_reread_requested_at
+    ) or subscription

@@ -1,17 +1,22 @@
-"""Helpers for the operations commands' tests: run a command, pay without delivering."""
+"""Helpers for the operations commands' tests: run a command, pay without delivering;
+a running subscription whose plan is moved at Stripe (its re-read, tests/payments/services
+and payments_reconcile's)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from events.models import Event
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Price, Subscription
+from payments.services.catalog import price_ensure_at_stripe
 from payments.services.payments import PayableRef, create_payment_intent
+from payments.services.subscriptions import create_subscription
 
 
 class Ran:
@@ -65,3 +70,54 @@ def paid_undelivered(start, emulator) -> Callable[..., Payment]:
 
 def ok_all(results) -> None:
     assert results and all(code == 200 for _, code in results), results
+
+
+@pytest.fixture
+def monthly(catalog) -> dict[str, Price]:
+    basic = Price.objects.create(
+        tier=catalog["basic"], currency="eur", unit_amount=999, type="recurring", interval="month", interval_count=1
+    )
+    return {"basic": basic, "full": catalog["full_monthly"]}
+
+
+@pytest.fixture
+def on_basic(user, monthly, emulator, deliver, django_capture_on_commit_callbacks) -> Subscription:
+    """ACTIVE on the Basic monthly plan, its events delivered and their commit callbacks run."""
+    subscription = create_subscription(user=user, price_id=str(monthly["basic"].pk)).subscription
+    first = Payment.objects.get(payable_type="subscription")
+    assert emulator.pay(first.stripe_payment_intent_id)["error"] is None
+    with django_capture_on_commit_callbacks(execute=True):
+        ok_all(deliver())
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.price_id) == ("active", monthly["basic"].pk)
+    assert subscription.stripe_reread_requested_at is None
+    return subscription
+
+
+def move_plan_at_stripe(emulator, subscription: Subscription, price: Price) -> None:
+    """A plan change made at Stripe itself (the Dashboard), billed and applied at once:
+    only its events (not delivered yet) tell us."""
+    stripe_id = subscription.stripe_subscription_id
+    item = emulator.retrieve(stripe_id)["items"]["data"][0]["id"]
+    stripe_price = price_ensure_at_stripe(price=price)
+    body, status, _ = emulator.handle_http(
+        "POST", f"https://api.stripe.com/v1/subscriptions/{stripe_id}", {},
+        urlencode({"items[0][id]": item, "items[0][price]": stripe_price, "proration_behavior": "always_invoice"}),
+    )
+    assert status == 200, body
+    assert emulator.retrieve(stripe_id)["items"]["data"][0]["price"]["id"] == stripe_price
+
+
+@pytest.fixture
+def reread_unreachable(monkeypatch, emulator):
+    """Each re-read after an event's commit finds Stripe unreachable (a connection error
+    for its one request); any other read of Stripe goes through."""
+    from payments.services import subscription_sync
+
+    real = subscription_sync._reread
+
+    def unreachable(stripe_subscription_id: str) -> None:
+        emulator.inject_fault("connection_error", path_prefix=f"/v1/subscriptions/{stripe_subscription_id}")
+        real(stripe_subscription_id)
+
+    monkeypatch.setattr(subscription_sync, "_reread", unreachable)

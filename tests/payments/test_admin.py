@@ -359,6 +359,10 @@ def test_subscription_and_invoice_filters(admin_client, subscribed, other_user, 
     assert "Duplicate of a running subscription" in admin_client.get(url(Subscription, "change", ended.pk)).content.decode()
     assert results(admin_client.get(subs, {"created_at__year": 2020})) == [ended]
     assert results(admin_client.get(subs, {"created_at__year": subscribed.created_at.year})) == [subscribed]
+    Subscription.objects.filter(pk=ended.pk).update(stripe_reread_requested_at=datetime(2020, 7, 1, tzinfo=timezone.utc))
+    assert results(admin_client.get(subs, {"reread_pending": "yes"})) == [ended]
+    assert results(admin_client.get(subs, {"reread_pending": "no"})) == [subscribed]
+    assert "re-read pending" in admin_client.get(subs).content.decode()
 
     invoices = url(Invoice, "changelist")
     assert results(admin_client.get(invoices, {"status__exact": "paid"})) == [invoice]

@@ -1,6 +1,6 @@
-"""Heal what webhooks missed: Stripe's events we never processed, open payments
-and live subscriptions read again from Stripe, refunds whose answer never came
-sent again. The work is
+"""Heal what webhooks missed: Stripe's events we never processed, open payments,
+the subscriptions whose re-read is pending and live subscriptions read again
+from Stripe, refunds whose answer never came sent again. The work is
 payments.operations.reconcile.reconcile."""
 
 from datetime import timedelta
@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from payments.errors import InvalidInput
-from payments.operations.reconcile import EVENT_RETENTION, reconcile
+from payments.operations.reconcile import EVENT_RETENTION, reconcile, reread_counts, rereads_pending
 from payments.services.reports import UNCHANGED, parse_since
 
 
@@ -26,7 +26,8 @@ def _minutes(value: str) -> int:
 class Command(BaseCommand):
     help = (
         "Process Stripe's events since --since that we never processed (GET /v1/events), then read and apply"
-        " open payments older than --pending-older-than minutes and subscriptions that have not ended, and"
+        " open payments older than --pending-older-than minutes, the subscriptions whose re-read from Stripe is"
+        " pending (oldest first) and those that have not ended, and"
         " send again the refunds of that age whose Stripe answer never came."
     )
 
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         report = reconcile(since=moment, pending_older_than=timedelta(minutes=pending_older_than), dry_run=dry_run)
         self.stdout.write(
             f"Reconcile: events since {moment:%Y-%m-%d %H:%M:%S %Z}, payments open for {pending_older_than}+ min,"
-            f" live subscriptions, unanswered refunds{' (dry run: nothing changed)' if dry_run else ''}"
+            f" pending re-reads, live subscriptions, unanswered refunds{' (dry run: nothing changed)' if dry_run else ''}"
         )
         for line in report.lines(verbose=verbosity >= 2, hide=(UNCHANGED, "event.known")):
             self.stdout.write(f"  {line}")
@@ -60,9 +61,11 @@ class Command(BaseCommand):
         applied = report.count_suffix(".applied")
         healed = report.count("event.healed")
         failed = len(report.failures)
+        reread, reread_failed = reread_counts(report)
         self.stdout.write(
             f"Summary{' (dry run: what would be done)' if dry_run else ''}:"
             f" examined={examined} applied={applied} healed={healed} failed={failed}"
+            f" reread={reread} reread_failed={reread_failed} reread_pending={rereads_pending()}"
         )
         if failed:
             raise CommandError(f"{failed} failed: " + "; ".join(str(o) for o in report.failures))

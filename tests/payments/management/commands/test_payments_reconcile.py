@@ -14,7 +14,7 @@ from payments.models import Payment, PaymentStatus, Refund, Subscription, Webhoo
 from payments.services.reports import parse_since
 from payments.services.subscriptions import create_subscription
 from payments.webhooks import processing
-from tests.payments.conftest import ok_all, run
+from tests.payments.conftest import move_plan_at_stripe, ok_all, run
 
 # A db test never commits: the ledger's after-commit completion runs at once (tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("ledger_at_once")
@@ -140,6 +140,67 @@ def test_subscriptions_are_read_from_stripe_and_applied(user, catalog, emulator)
     assert "move active -> past_due" in ran.out
     Subscription.objects.filter(pk=subscription.pk).update(status="canceled")
     assert "examined=0" in summary(run("payments_reconcile", *NO_EVENTS))  # ended: not examined
+
+
+@pytest.fixture
+def reread_pending(on_basic, monthly, emulator, deliver, django_capture_on_commit_callbacks, reread_unreachable):
+    """Its plan moved to Full at Stripe; the event came, the re-read after its commit found Stripe unreachable."""
+    move_plan_at_stripe(emulator, on_basic, monthly["full"])
+    with django_capture_on_commit_callbacks(execute=True):
+        ok_all(deliver())
+    on_basic.refresh_from_db()
+    assert on_basic.price_id == monthly["basic"].pk and on_basic.stripe_reread_requested_at is not None
+    return on_basic
+
+
+def test_a_pending_reread_takes_stripes_plan_and_clears_the_mark(reread_pending, monthly):
+    subscription = reread_pending
+    ran = run("payments_reconcile", *NO_EVENTS)
+    assert (
+        f"pending re-read of subscription {subscription.pk}: subscription.reread - plan automated €9.99 / month"
+        " -> full €19.99 / month (pending since" in ran.out
+    ), ran
+    # Read once: the live subscriptions' pass skips it.
+    assert "examined=1 applied=0 healed=0 failed=0 reread=1 reread_failed=0 reread_pending=0" in summary(ran)
+    subscription.refresh_from_db()
+    assert (subscription.price_id, subscription.tier_id) == (monthly["full"].pk, monthly["full"].tier_id)
+    assert subscription.stripe_reread_requested_at is None
+    assert "reread=0 reread_failed=0 reread_pending=0" in summary(run("payments_reconcile", *NO_EVENTS))
+
+
+def test_a_pending_reread_stays_while_stripe_is_unreachable(reread_pending, monthly, emulator):
+    subscription = reread_pending
+    pending = subscription.stripe_reread_requested_at
+    emulator.inject_fault("connection_error", path_prefix=f"/v1/subscriptions/{subscription.stripe_subscription_id}")
+    ran = run("payments_reconcile", *NO_EVENTS, fails=True)
+    assert f"pending re-read of subscription {subscription.pk}: failed - Stripe is unreachable" in ran.out, ran
+    assert "failed=1 reread=0 reread_failed=1 reread_pending=1" in summary(ran)
+    subscription.refresh_from_db()
+    assert subscription.price_id == monthly["basic"].pk and subscription.stripe_reread_requested_at == pending
+
+    dry = run("payments_reconcile", *NO_EVENTS, "--dry-run")  # Stripe back: listed, nothing changed
+    assert "subscription.reread - would take plan automated €9.99 / month -> full €19.99 / month" in dry.out, dry
+    assert Subscription.objects.get(pk=subscription.pk).stripe_reread_requested_at == pending
+
+    assert "reread=1 reread_failed=0 reread_pending=0" in summary(run("payments_reconcile", *NO_EVENTS))
+    assert Subscription.objects.get(pk=subscription.pk).price_id == monthly["full"].pk
+
+
+def test_pending_rereads_go_oldest_first_in_a_bounded_batch(reread_pending, monthly, monkeypatch):
+    from payments.operations import reconcile
+
+    subscription = reread_pending
+    newer = Subscription.objects.create(  # a row of a subscription Stripe no longer knows: its read fails
+        user=subscription.user, price=monthly["basic"], tier=monthly["basic"].tier, status="canceled",
+        stripe_subscription_id="sub_gone", stripe_reread_requested_at=timezone.now(),
+    )
+    monkeypatch.setattr(reconcile, "REREAD_BATCH", 1)
+    ran = run("payments_reconcile", *NO_EVENTS)
+    assert f"re-read of subscription {subscription.pk}: subscription.reread" in ran.out
+    assert f"re-read of subscription {newer.pk}" not in ran.out
+    assert "reread=1 reread_failed=0 reread_pending=1" in summary(ran)
+    ran = run("payments_reconcile", *NO_EVENTS, fails=True)
+    assert f"re-read of subscription {newer.pk}: failed" in ran.out and "reread_pending=1" in summary(ran)
 
 
 def test_dry_run_lists_and_changes_nothing(paid_undelivered, user, catalog, emulator):
