@@ -167,6 +167,20 @@ def start_server(transactional_db, settings, tmp_path):
     stop_all()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that started Daphne servers shows their logs (the tracebacks of
+    what the client saw as "Unexpected error.", a webhook's 500)."""
+    outcome = yield
+    report = outcome.get_result()
+    start = item.funcargs.get("start_server") if report.failed and report.when == "call" else None
+    for n, server in enumerate(getattr(start, "servers", ())):
+        try:
+            report.sections.append((f"daphne-{n} log ({server.log})", server.log_excerpt()))
+        except OSError as error:  # the report must not hide the test's own failure
+            report.sections.append((f"daphne-{n} log", f"unreadable: {error}"))
+
+
 @pytest.fixture
 def ledger_at_once(monkeypatch):
     """The ledger's rows completed at once instead of after the commit.

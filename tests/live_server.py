@@ -8,6 +8,7 @@ import contextlib
 import http.cookiejar
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +23,8 @@ from websockets.sync.client import connect
 from tests.conftest import sign
 
 ROOT = Path(__file__).resolve().parents[1]
+# Daphne's access log line: 127.0.0.1:port - - [date] "GET /path" 200 31
+_ACCESS = re.compile(r'^\S+ - - \[[^\]]*\] ".*" (\d{3}) ')
 
 
 def _free_port() -> int:
@@ -66,6 +69,16 @@ class Server:
         self.stop()
         raise RuntimeError(f"daphne did not start:\n{log.read_text()}")
 
+    def log_excerpt(self, limit: int = 300) -> str:
+        """What a failed test shows of the server's log (tests/conftest.py): its
+        log lines and tracebacks, and the access lines of 5xx answers (the last
+        ``limit``); the 2xx-4xx access lines are left out."""
+        lines = [
+            line for line in self.log.read_text(errors="replace").splitlines()
+            if not (m := _ACCESS.match(line)) or m.group(1).startswith("5")
+        ]
+        return "\n".join(lines[-limit:])
+
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
@@ -100,6 +113,7 @@ def server_starter(settings, tmp_path):
             STRIPE_EMULATOR_AUTO_DELIVER="false",
             DEBUG="true",
             LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",  # the access lines reach the log as they happen (log_excerpt)
         )
         env.update(extra)
         server = Server(env, tmp_path / f"daphne-{len(servers)}.log")
@@ -110,6 +124,7 @@ def server_starter(settings, tmp_path):
         for server in servers:
             server.stop()
 
+    start.servers = servers  # for the failure report's server logs (tests/conftest.py)
     return start, stop_all
 
 

@@ -144,7 +144,8 @@ def change_subscription(
     current = gateway.retrieve_subscription(subscription.stripe_subscription_id)
     with transaction.atomic():
         Customer.objects.select_for_update().filter(user=user).first()
-        locked = Subscription.objects.select_for_update().select_related("price").get(pk=subscription.pk)
+        # of=self: the Subscription row only, not the Price it joins (see services/subscriptions.py).
+        locked = Subscription.objects.select_for_update(of=("self",)).select_related("price").get(pk=subscription.pk)
         if change is None:
             change, _ = request.create(
                 user=user, subscription=locked, price=price,

@@ -88,7 +88,7 @@ def _reread_done(subscription: Subscription, seen: datetime | None) -> None:
 
 
 def _locked_subscription(data: gateway.SubscriptionData, customer: Customer | None) -> Subscription | None:
-    qs = Subscription.objects.select_for_update()
+    qs = Subscription.objects.select_for_update(of=("self",))  # not the Price select_related joins below
     subscription = qs.filter(stripe_subscription_id=data.id).first()
     if subscription is None and (named_pk := int_id(data.metadata.get("subscription_id"))):
         named = qs.filter(pk=named_pk).select_related("price").first()

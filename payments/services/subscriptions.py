@@ -2,12 +2,19 @@
 subscription Checkout page) and cancel. What Stripe then says of them is applied
 by services.subscription_sync, their Payments made by services.subscription_payments.
 
-Row locks, always taken in this order: the user's Customer row, then
-Subscription rows, then Invoice rows, then Payment rows. The Customer row
-serialises a user's subscription starts (createSubscription, a subscription
-Checkout page) and makes the events of a customer's subscriptions and
-invoices wait for each other, so that whatever order Stripe's events come in,
-an invoice is linked to its subscription and its Payment made exactly once.
+Row locks, always taken in this order (the one list): a webhook's claim of
+its WebhookEvent row (first in its transaction; nothing else locks it), the
+user's row (payments' start_attempt), the user's Customer row, Subscription
+rows, Invoice rows, Payment rows (then their Refunds and ledger rows). The
+Customer row serialises a user's subscription starts and plan changes, and
+makes the events of a customer's subscriptions and invoices wait for each
+other, so that whatever order Stripe's events come in, an invoice is linked to
+its subscription and its Payment made exactly once. A lock takes its own rows
+only: a ``select_for_update`` that joins says ``of=("self",)`` (PostgreSQL
+locks joined rows too: a Subscription's Price, shared by its subscribers, so
+two users changing plans P to Q and Q to P at once each waited, at COMMIT's
+foreign key check, for the other's price: 40P01). Tier and Price rows are
+locked only by the catalog (services/catalog.py), alone or last.
 
 What may never happen, and how:
 - two subscriptions started at once: every start runs under the Customer lock

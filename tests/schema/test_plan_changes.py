@@ -311,3 +311,25 @@ def test_every_ordering_of_a_plan_changes_events_converges(
             assert post_event(client, events[i]).status_code == 200
     expected = ("full", plans["full"]) if outcome == "applied" else ("automated", plans["basic"])
     assert state(gql) == (expected[0], str(expected[1].pk))
+
+
+def test_a_database_error_in_a_change_is_masked_for_the_client_and_logged_with_its_traceback(gql, monkeypatch, caplog):
+    """What the client sees as "Unexpected error." (a deadlock, a lost connection) is
+    logged server-side at ERROR with its traceback (strawberry.execution), so that
+    a Daphne log tells what it was."""
+    from django.db import OperationalError
+
+    from payments.services import plan_changes
+
+    def deadlocked(**kwargs):
+        raise OperationalError("deadlock detected\nDETAIL:  Process 1 waits for ShareLock on transaction 2")
+
+    monkeypatch.setattr(plan_changes, "change_subscription", deadlocked)
+    with caplog.at_level("ERROR", logger="strawberry.execution"):
+        result = gql(CHANGE, {"id": "1", "price": "2"})
+    assert [e["message"] for e in result["errors"]] == ["Unexpected error."]
+    assert "deadlock" not in str(result)
+    [record] = [r for r in caplog.records if r.name == "strawberry.execution"]
+    assert record.levelname == "ERROR" and record.exc_info[0] is OperationalError
+    logged = caplog.text
+    assert "Traceback (most recent call last)" in logged and "deadlock detected" in logged and "in deadlocked" in logged
