@@ -54,9 +54,9 @@ class Column:
         self.own_classes = "action-checkbox" if name == "action_checkbox" else self.field_class
         # A status, a type, a flag, a count: few values on a page, each shown as the first one was
         # (display_for_field depends on the value and the request's language and settings alone).
+        # Not floats or decimals: -0.0 == 0.0 and Decimal("-0") == 0, but they are shown apart.
         self.memo = {} if self.field is not None and (
-            getattr(self.field, "flatchoices", None)
-            or isinstance(self.field, (models.BooleanField, models.IntegerField, models.FloatField, models.DecimalField))
+            getattr(self.field, "flatchoices", None) or isinstance(self.field, (models.BooleanField, models.IntegerField))
         ) else None
         if self.field is not None and isinstance(self.field, (models.DateField, models.TimeField, models.ForeignKey)):
             self.field_class += " nowrap"
