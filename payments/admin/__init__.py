@@ -6,7 +6,9 @@ List pages run a fixed number of queries whatever their length
 (``list_select_related``; anything needing a query per row is on the detail
 page only), and cost about the same at 100,000 rows as at 1,000, the same
 100 rows rendered (``make bench BENCH_ARGS=--only admin``; rendering those rows
-is what a full page costs more than an empty one): every ordering, date
+is what a full page costs more than an empty one, and payments/admin/results.py
+renders them as Django's result_list does, with what it works out for each cell
+worked out once a page): every ordering, date
 navigation and filter is on an index (migrations 0010 and 0014; no Seq Scan on
 the big tables, tests/payments/test_admin_size.py), no page counts the whole table a second
 time (``show_full_result_count = False``: a filtered list says "N results",

@@ -4,6 +4,8 @@ a constant number of queries per list page, and the actions through the services
 from __future__ import annotations
 
 import re
+import uuid
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from unittest import mock
 
@@ -141,6 +143,73 @@ def test_changelist_and_change_page_render(admin_client, full_ledger, model):
     assert admin_client.get(url(model, "changelist")).status_code == 200
     for obj in model.objects.all():
         assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
+
+
+def djangos_own_list(stack: ExitStack) -> None:
+    """The ledger lists as Django alone renders them: its result_list tag, its
+    ChangeList.url_for_result, its action checkbox widget, its empty value and
+    reverse() for every link of ours (inside ``stack``)."""
+    from django.contrib.admin import ModelAdmin
+
+    from payments.admin import base
+
+    stack.enter_context(mock.patch.object(base.LedgerAdmin, "change_list_template", None))
+    stack.enter_context(mock.patch.object(base.LedgerAdmin, "get_changelist", base.IndexedDates.get_changelist))
+    stack.enter_context(mock.patch.object(base.LedgerAdmin, "get_empty_value_display", ModelAdmin.get_empty_value_display))
+    stack.enter_context(mock.patch.object(base.PlainCheckbox, "action_checkbox", ModelAdmin.action_checkbox))
+    stack.enter_context(mock.patch.object(base, "change_url", lambda opts, pk, current_app=None: reverse(
+        f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk], current_app=current_app)))
+
+
+def without_csrf_token(content: bytes) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]*"', b"", content)
+
+
+@pytest.mark.parametrize("query", ["", "?o=-2.3"], ids=["plain", "with-preserved-filters"])
+@pytest.mark.parametrize("model", LEDGER, ids=lambda m: m.__name__)
+def test_every_ledger_list_is_the_html_django_renders_byte_for_byte(admin_client, full_ledger, user, model, query):
+    """The ledger lists' rows (payments/admin/results.py, LedgerChangeList's
+    links, PlainCheckbox, change_url) are Django's HTML, escaping, empty values,
+    choices, flags, dates and the filters a row link keeps included."""
+    Customer.objects.create(user=admin_user_for(user), stripe_customer_id='cus_<b>&"\'x')
+    Payment.objects.create(user=user, amount=500, currency="jpy", status="failed", stripe_payment_intent_id="")
+    WebhookEvent.objects.create(stripe_event_id='evt_<i>&"', type="  ", status="nonsense", attempts=3, livemode=True,
+                                payload={}, stripe_created=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    path = url(model, "changelist") + query
+    ours = admin_client.get(path)
+    assert "admin/payments/ledger_change_list.html" in [t.name for t in ours.templates]
+    assert len(ours.context["cl"].result_list) >= 1
+    with ExitStack() as stack:
+        djangos_own_list(stack)
+        theirs = admin_client.get(path)
+    assert "admin/payments/ledger_change_list.html" not in [t.name for t in theirs.templates]
+    assert without_csrf_token(ours.content).decode() == without_csrf_token(theirs.content).decode()
+
+
+def admin_user_for(user):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(f"{user.username}-2", email="")
+
+
+@pytest.mark.parametrize("pk", [7, uuid.UUID("0c0ffee0-0000-4000-8000-000000000001"), "a b/ü_<x>"], ids=["int", "uuid", "str"])
+@pytest.mark.parametrize("prefix", ["/", "/mounted/"])
+def test_change_url_is_reverse(pk, prefix):
+    """change_url (one reverse() a page, then the pk put in) is reverse()'s
+    answer under any script prefix; a str pk goes through reverse() itself."""
+    from django.urls import get_script_prefix, set_script_prefix
+
+    from payments.admin.base import change_url
+
+    before = get_script_prefix()
+    set_script_prefix(prefix)
+    try:
+        for model in (Payment, Customer):
+            assert change_url(model._meta, pk) == reverse(
+                f"admin:payments_{model._meta.model_name}_change", args=[pk])
+            assert change_url(model._meta, pk).startswith(prefix)
+    finally:
+        set_script_prefix(before)
 
 
 @pytest.mark.parametrize("model", [Tier, Price, Event], ids=lambda m: m.__name__)
