@@ -1,13 +1,15 @@
 """Abuse limits of the GraphQL API (settings read through payments.conf, set in
 config/settings.py, block "GraphQL limits").
 
-- Documents: depth (``QueryDepthLimiter``, introspection not counted), tokens
-  (``MaxTokensLimiter``), aliases (``MaxAliasesLimiter``) and the fields an
-  operation selects once its fragments are expanded (``SelectionLimiter``,
-  GRAPHQL_MAX_SELECTIONS); in production (DEBUG off) no introspection
-  (``DisableIntrospection``) and no "Did you mean ...?" in error messages
-  (``HideSuggestions``). ``limit_extensions`` gives them to
-  ``schema.schema.build_schema``.
+- Documents: depth (``QueryDepthLimiter``'s rule, introspection not counted),
+  tokens (``MaxTokensLimiter``'s parse option), aliases (``MaxAliasesLimiter``'s
+  rule) and the fields an operation selects once its fragments are expanded
+  (GRAPHQL_MAX_SELECTIONS); in production (DEBUG off) no introspection
+  (``DisableIntrospection``'s rule) and no "Did you mean ...?" in error
+  messages (``HideSuggestions``). All but the last are one extension,
+  ``DocumentLimits``, whose hooks end with parsing and validation: none spans
+  the operation, so an idle subscription holds none of them.
+  ``limit_extensions`` gives them to ``schema.schema.build_schema``.
 - WebSockets (``GraphQLLimitsConsumer``, used by config/asgi.py): at most
   GRAPHQL_MAX_SUBSCRIPTIONS_PER_CONNECTION concurrent operations per connection
   (the next ``subscribe`` gets an ``error`` for its id, the others keep running),
@@ -46,11 +48,9 @@ from graphql import (
 )
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaskErrors,
-    MaxTokensLimiter,
+    MaxAliasesLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -73,15 +73,19 @@ def limit_extensions(*, debug: bool) -> list[Callable[[], SchemaExtension]]:
     rules = (
         *QueryDepthLimiter(max_depth=config.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=config.graphql_max_aliases).validation_rules,
+        *(() if debug else DisableIntrospection().validation_rules),
     )
     extensions: list[Callable[[], SchemaExtension]] = [
-        # First: it decides whether the other rules may look at the document at all.
-        functools.partial(SelectionLimiter, _selection_limit_rule(config.graphql_max_selections)),
-        functools.partial(MaxTokensLimiter, max_token_count=config.graphql_max_tokens),
-        functools.partial(AddValidationRules, list(rules)),
+        # First: its hooks must run before the parser cache's and the validation cache's.
+        functools.partial(
+            DocumentLimits,
+            selection_rule=_selection_limit_rule(config.graphql_max_selections),
+            rules=rules,
+            max_token_count=config.graphql_max_tokens,
+        ),
     ]
     if not debug:
-        extensions += [DisableIntrospection, HideSuggestions]
+        extensions.append(HideSuggestions)
     return extensions
 
 
@@ -199,32 +203,48 @@ def _selection_limit_rule(max_selections: int) -> type[ValidationRule]:
     return SelectionLimitRule
 
 
-class SelectionLimiter(AddValidationRules):
-    """Bounds the work a document can ask for, before any other rule sees it.
+class DocumentLimits(SchemaExtension):
+    """The document limits: the token cap when the document is parsed, the
+    rules when it is validated, and the bound on the work a document can ask
+    for before any other rule sees it.
+
+    What Strawberry's MaxTokensLimiter and AddValidationRules (and so
+    QueryDepthLimiter, MaxAliasesLimiter, DisableIntrospection) do in
+    ``on_operation``, done here in ``on_parse`` and ``on_validate``: the same
+    limits, but no hook of theirs stays open for the whole operation (for a
+    subscription, as long as the socket is open).
 
     A few hundred tokens of fragments that each spread the next one twice
-    expand to 2^n fields; the depth and alias limiters walk that expansion
+    expand to 2^n fields; the depth and alias rules walk that expansion
     (exponential time), and they do it when graphql-core builds the rules,
-    before any rule can report an error. So this extension, whose hook runs
-    before the validation cache's (it comes first in ``limit_extensions``),
-    counts the expansion itself (``expanded_selections``, linear), and when the
-    document is too large, or its fragments spread each other in a cycle,
-    leaves only the rule that says so to the validation: its error is the
-    answer, on every transport (HTTP or WebSocket), and nothing runs. A document
-    within the limit is validated by every rule, this one included."""
+    before any rule can report an error. So, before the validation cache's hook
+    (this extension comes first in ``limit_extensions``), the expansion is
+    counted here (``expanded_selections``, linear), and when the document is
+    too large, or its fragments spread each other in a cycle, only the rule that
+    says so is left to the validation: its error is the answer, on every
+    transport (HTTP or WebSocket), and nothing runs. A document within the
+    limit is validated by every rule, the selection rule included."""
 
-    def __init__(self, rule: type[ValidationRule]) -> None:
-        super().__init__([rule])
-        self.rule = rule
+    def __init__(self, *, selection_rule: type[ValidationRule], rules: Sequence[type[ValidationRule]],
+                 max_token_count: int) -> None:
+        self.selection_rule = selection_rule
+        self.validation_rules = [selection_rule, *rules]
+        self.max_token_count = max_token_count
+
+    def on_parse(self) -> Iterator[None]:
+        self.execution_context.parse_options["max_tokens"] = self.max_token_count
+        yield
 
     def on_validate(self) -> Iterator[None]:
-        document = self.execution_context.graphql_document
-        if document is not None:
-            selections = expanded_selections(document)
-            if selections is None:
-                self.execution_context.validation_rules = (NoFragmentCyclesRule,)
-            elif max(selections.values(), default=0) > self.rule.limit:
-                self.execution_context.validation_rules = (self.rule,)
+        context = self.execution_context
+        document = context.graphql_document
+        selections = expanded_selections(document) if document is not None else {}
+        if selections is None:
+            context.validation_rules = (NoFragmentCyclesRule,)
+        elif max(selections.values(), default=0) > self.selection_rule.limit:
+            context.validation_rules = (self.selection_rule,)
+        else:
+            context.validation_rules = (*context.validation_rules, *self.validation_rules)
         yield
 
 

@@ -1,7 +1,9 @@
 """Live payment status over WebSocket (graphql-transport-ws / graphql-ws).
 
-Costs, per subscription: while idle it holds no model instance (only the
-payment's id and the time of the last state shown); each change costs one
+Costs, per subscription: while idle it holds no model instance's data (only
+the payment's id and the time of the last state shown: graphql-core keeps the
+last value yielded referenced while it waits for the next, so a state, once
+shown, is emptied, ``_shown``); each change costs one
 query, on asgiref's one thread for thread-sensitive calls made outside a
 request, whose database connection stays open between pushes (no connection
 per push). Should that connection break (the database restarted), the read
@@ -40,6 +42,16 @@ def _read(fn, /, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+def _shown(state: PaymentModel) -> None:
+    """Empties a state that has been shown. graphql-core's ``map_async_iterable``
+    keeps the last value yielded bound (``async for item in items: yield await
+    callback(item)``) until the next one arrives; by the time this generator
+    resumes, that value's result has been built and sent, and nothing reads the
+    instance again, so its fields and its cached price and tier are let go
+    instead of staying alive as long as the socket."""
+    vars(state).clear()
+
+
 @strawberry.type
 class SubscriptionRoot:
     @strawberry.subscription(
@@ -60,6 +72,7 @@ class SubscriptionRoot:
             state = await sync_to_async(_read)(_load, pk)
             last_seen = state.updated_at
             yield state
+            _shown(state)
             del state
             async for message in messages:
                 snapshot = message["snapshot"]
@@ -71,4 +84,5 @@ class SubscriptionRoot:
                 for name in live.SNAPSHOT_FIELDS:
                     setattr(state, name, snapshot[name])
                 yield state
+                _shown(state)
                 del state

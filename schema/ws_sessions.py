@@ -32,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 
 from payments.conf import get_config
 from schema.limits import GraphQLLimitsConsumer
+from schema.mailbox import MailboxConsumer
 from schema.limits import _LegacyProtocolHandler as LegacyProtocolHandler
 
 logger = logging.getLogger(__name__)
@@ -224,9 +225,9 @@ class _SessionEndingLegacyHandler(LegacyProtocolHandler):
         )
 
 
-class GraphQLConsumer(SessionBoundConsumer, GraphQLLimitsConsumer):
+class GraphQLConsumer(SessionBoundConsumer, MailboxConsumer, GraphQLLimitsConsumer):
     """The project's GraphQL WebSocket consumer: the limits of schema/limits.py,
-    bound to the viewer's session."""
+    bound to the viewer's session, its queues mailboxes (schema/mailbox.py)."""
 
     graphql_transport_ws_handler_class = _SessionEndingTransportHandler
     graphql_ws_handler_class = _SessionEndingLegacyHandler

@@ -28,13 +28,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 from graphql import DocumentNode, GraphQLSyntaxError, OperationDefinitionNode, parse, specified_rules, validate
 from strawberry.channels.testing import GraphQLWebsocketCommunicator
-from strawberry.extensions import MaxTokensLimiter
 
 from config.asgi import application  # imported at collection: DEBUG is still the environment's
 from config.urls import ProjectGraphQLView
 from events.models import Event
 from payments.models import Payment
-from schema.limits import expanded_selections, limit_extensions
+from schema.limits import DocumentLimits, expanded_selections, limit_extensions
 from schema.schema import build_schema, schema
 from tests.conftest import make_event, post_event
 from tests.payments.webhooks.test_views import intent
@@ -157,7 +156,7 @@ def _limit_rules():
     """The validation rules and token cap the live schema adds, taken from schema/limits.py itself."""
     extensions = [make() for make in limit_extensions(debug=True)]
     rules = [rule for ext in extensions for rule in getattr(ext, "validation_rules", [])]
-    max_tokens = next(ext.max_token_count for ext in extensions if isinstance(ext, MaxTokensLimiter))
+    max_tokens = next(ext.max_token_count for ext in extensions if isinstance(ext, DocumentLimits))
     return rules, max_tokens
 
 
